@@ -1,0 +1,41 @@
+# Two commands on a fresh machine:  make run   (the whole study on the synthetic district)
+#                                   make test  (the test suite)
+# Extra arguments pass through:      make run ARGS='--configfile my-study.yaml'
+#                                   make test ARGS='-k matching'
+PYTHON ?= python3
+VENV   ?= .venv
+CORES  ?= all
+ARGS   ?=
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: run test setup lint dryrun report bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(ARGS)
+
+dryrun: $(STAMP)
+	$(BIN)/snakemake -n $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/snakemake --lint $(ARGS)
+
+report: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --report results/public/report.html $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(ARGS)
+
+clean:
+	rm -rf results/* .snakemake

@@ -1,0 +1,125 @@
+"""One tidy schema for every estimate the pipeline produces.
+
+Every table, figure and report is drawn from rows of this shape, so that a
+number in a report can always be traced to one row of
+``results/models/estimates.csv``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+#: Column order of the tidy estimate table.
+ESTIMATE_COLUMNS: tuple[str, ...] = (
+    "estimand_id",
+    "outcome",
+    "treatment",
+    "estimand",
+    "estimator",
+    "sample",
+    "fixed_effects",
+    "cov_type",
+    "estimate",
+    "std_error",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n",
+    "n_clusters",
+)
+
+_TEXT = ("estimand_id", "outcome", "treatment", "estimand", "estimator", "sample", "fixed_effects", "cov_type")
+_FLOAT = ("estimate", "std_error", "ci_low", "ci_high", "p_value")
+_INT = ("n", "n_clusters")
+
+
+def estimate_row(
+    *,
+    outcome: str,
+    treatment: str,
+    estimand: str,
+    estimator: str,
+    sample: str,
+    estimate: float,
+    std_error: float,
+    n: int,
+    estimand_id: str = "",
+    fixed_effects: str = "none",
+    cov_type: str = "",
+    n_clusters: int | None = None,
+    df: float | None = None,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """Build one tidy estimate row with a Wald confidence interval and p-value.
+
+    Parameters
+    ----------
+    df : float, optional
+        Degrees of freedom for a t reference distribution; the normal
+        distribution is used when omitted.
+    level : float
+        Confidence level of the interval.
+
+    Notes
+    -----
+    ``ci = estimate ± q * std_error`` with ``q`` the ``(1 + level) / 2``
+    quantile of :math:`t_{df}` (or the standard normal), and
+    ``p = 2 * (1 - F(|estimate / std_error|))``.
+    """
+    ref = stats.t(df) if df is not None and np.isfinite(df) else stats.norm()
+    q = float(ref.ppf(0.5 + level / 2))
+    est = float(estimate)
+    se = float(std_error)
+    if se > 0 and math.isfinite(se):
+        p = float(2 * ref.sf(abs(est / se)))
+    else:
+        p = float("nan")
+    return {
+        "estimand_id": estimand_id or "",
+        "outcome": outcome,
+        "treatment": treatment,
+        "estimand": estimand,
+        "estimator": estimator,
+        "sample": sample,
+        "fixed_effects": fixed_effects or "none",
+        "cov_type": cov_type,
+        "estimate": est,
+        "std_error": se,
+        "ci_low": est - q * se,
+        "ci_high": est + q * se,
+        "p_value": p,
+        "n": int(n),
+        "n_clusters": None if n_clusters is None else int(n_clusters),
+    }
+
+
+def estimates_frame(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """Return rows as a DataFrame with exactly :data:`ESTIMATE_COLUMNS`, typed.
+
+    Raises
+    ------
+    ValueError
+        If a required column is missing or an unknown column is present.
+    """
+    df = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    if df.empty and len(df.columns) == 0:
+        df = pd.DataFrame(columns=list(ESTIMATE_COLUMNS))
+    missing = [c for c in ESTIMATE_COLUMNS if c not in df.columns]
+    extra = [c for c in df.columns if c not in ESTIMATE_COLUMNS]
+    if missing or extra:
+        raise ValueError(
+            f"estimate rows do not follow the tidy schema: missing {missing}, unknown {extra}; "
+            f"allowed columns are {list(ESTIMATE_COLUMNS)}"
+        )
+    df = df[list(ESTIMATE_COLUMNS)]
+    for c in _TEXT:
+        df[c] = df[c].fillna("").astype(str)
+    for c in _FLOAT:
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    for c in _INT:
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
+    return df.reset_index(drop=True)
