@@ -1,0 +1,273 @@
+"""Propensity scores by logistic (or probit) regression.
+
+Specification (:func:`fit_propensity` arguments), estimation (statsmodels
+GLM, IRLS, the same algorithm as R's ``glm``) and results
+(:class:`PropensityResult`) are kept apart.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+__all__ = [
+    "fit_propensity",
+    "PropensityResult",
+    "design_matrix",
+    "PerfectSeparationError",
+    "SeparationWarning",
+    "PropensityConvergenceWarning",
+]
+
+_LINKS = ("logit", "probit")
+
+
+class PerfectSeparationError(ValueError):
+    """The covariates separate treated from control units perfectly.
+
+    The maximum-likelihood estimate does not exist; every fitted probability
+    is numerically 0 or 1. Remove or coarsen the separating covariates.
+    """
+
+
+class SeparationWarning(UserWarning):
+    """Quasi-complete separation: some fitted probabilities are numerically 0 or 1.
+
+    R's ``glm`` reports the same situation as "fitted probabilities
+    numerically 0 or 1 occurred".
+    """
+
+
+class PropensityConvergenceWarning(UserWarning):
+    """The IRLS iterations did not converge within ``maxiter``."""
+
+
+def _check_option(name: str, value: str, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not allowed; allowed values are {list(allowed)}")
+    return value
+
+
+def _is_categorical(s: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))
+
+
+def design_matrix(
+    data: pd.DataFrame,
+    covariates: Sequence[str],
+    *,
+    drop_first: bool = True,
+    intercept: bool = False,
+) -> pd.DataFrame:
+    """Numeric design matrix with categorical covariates expanded to dummies.
+
+    Numeric and boolean columns are kept as float. Any other column (string,
+    object, ``category``) is expanded to one 0/1 column per level named
+    ``<column><level>`` (R's convention, e.g. ``racehispan``); levels are the
+    categories of a ``category`` dtype in their order, otherwise the sorted
+    distinct values. With ``drop_first`` the first level is dropped (R's
+    treatment contrasts). Column order follows ``covariates``.
+
+    Raises
+    ------
+    KeyError
+        If a covariate is not a column of ``data``.
+    ValueError
+        If a covariate has missing values.
+    """
+    missing = [c for c in covariates if c not in data.columns]
+    if missing:
+        raise KeyError(f"covariates not in data: {missing}")
+    cols: dict[str, np.ndarray] = {}
+    if intercept:
+        cols["(Intercept)"] = np.ones(len(data))
+    for c in covariates:
+        s = data[c]
+        if s.isna().any():
+            raise ValueError(f"covariate {c!r} has {int(s.isna().sum())} missing values")
+        if _is_categorical(s):
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                levels = list(s.cat.categories)
+            else:
+                levels = sorted(pd.unique(s.astype(str)))
+                s = s.astype(str)
+            for lev in levels[1:] if drop_first else levels:
+                cols[f"{c}{lev}"] = (s == lev).to_numpy(dtype=float)
+        else:
+            cols[c] = s.to_numpy(dtype=float)
+    return pd.DataFrame(cols, index=data.index)
+
+
+@dataclass
+class PropensityResult:
+    """Fitted propensity-score model.
+
+    Attributes
+    ----------
+    propensity : pandas.Series
+        :math:`\\hat e(x) = P(T = 1 \\mid X = x)`, aligned to the data's index.
+    linear_predictor : pandas.Series
+        :math:`x'\\hat\\beta`; for the logit link this is
+        :math:`\\operatorname{logit} \\hat e(x)`.
+    params, bse : pandas.Series
+        Coefficients and model-based standard errors, labelled by design
+        column (``(Intercept)``, ``age``, ``racehispan``, ...).
+    model : statsmodels GLMResults
+        The fitted statsmodels object.
+    link, treatment, covariates, columns, converged, n_iter
+        Specification and fit diagnostics.
+    """
+
+    propensity: pd.Series
+    linear_predictor: pd.Series
+    params: pd.Series
+    bse: pd.Series
+    model: Any = field(repr=False)
+    link: str = "logit"
+    treatment: str = ""
+    covariates: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
+    converged: bool = True
+    n_iter: int = 0
+
+    @property
+    def logit(self) -> pd.Series:
+        """:math:`\\log(\\hat e / (1 - \\hat e))` (whatever the link)."""
+        p = self.propensity.to_numpy()
+        return pd.Series(np.log(p) - np.log1p(-p), index=self.propensity.index, name="logit_ps")
+
+    def summary(self) -> pd.DataFrame:
+        """Coefficient table: estimate, std_error, z, p_value by term."""
+        return pd.DataFrame(
+            {
+                "estimate": self.params,
+                "std_error": self.bse,
+                "z": self.model.tvalues,
+                "p_value": self.model.pvalues,
+            }
+        )
+
+
+def fit_propensity(
+    data: pd.DataFrame,
+    treatment: str,
+    covariates: Sequence[str],
+    *,
+    link: str = "logit",
+    maxiter: int = 100,
+    tol: float = 1e-8,
+    separation_eps: float = 1e-8,
+) -> PropensityResult:
+    """Fit a propensity-score model :math:`P(T=1 \\mid X)` by binomial GLM.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per unit.
+    treatment : str
+        0/1 (or boolean) treatment column.
+    covariates : sequence of str
+        Covariate columns; string/categorical columns are expanded to
+        dummies with the first level dropped (see :func:`design_matrix`).
+    link : {"logit", "probit"}
+        Link function.
+    maxiter, tol : int, float
+        IRLS iteration limit and convergence tolerance (R's ``glm`` uses
+        ``epsilon = 1e-8`` on the relative change in deviance).
+    separation_eps : float
+        Fitted probabilities within this of 0 or 1 count as "numerically 0
+        or 1". R's ``glm`` warns only below ``10 * .Machine$double.eps``,
+        which misses most quasi-separated fits (IRLS stops while the
+        separating coefficient is still ~20 on the logit scale, so fitted
+        values sit near ``1e-10``); 1e-8 catches them.
+
+    Returns
+    -------
+    PropensityResult
+
+    Raises
+    ------
+    PerfectSeparationError
+        If every fitted probability is numerically 0 or 1 (complete
+        separation).
+
+    Warns
+    -----
+    SeparationWarning
+        If some fitted probabilities are numerically 0 or 1 (quasi-complete
+        separation); the estimates of the separating coefficients diverge.
+    PropensityConvergenceWarning
+        If IRLS did not converge.
+
+    Notes
+    -----
+    Maximises :math:`\\sum_i t_i \\log F(x_i'\\beta) + (1 - t_i) \\log(1 - F(x_i'\\beta))`
+    with :math:`F` the logistic (or standard normal) CDF, by iteratively
+    reweighted least squares, as R's
+    ``glm(treat ~ ..., family = binomial(link))``. The propensity score is
+    :math:`\\hat e_i = F(x_i'\\hat\\beta)`.
+    """
+    _check_option("link", link, _LINKS)
+    if treatment not in data.columns:
+        raise KeyError(f"treatment column {treatment!r} not in data")
+    t = data[treatment]
+    if t.isna().any():
+        raise ValueError(f"treatment column {treatment!r} has missing values")
+    tv = t.to_numpy(dtype=float)
+    if not np.isin(tv, (0.0, 1.0)).all():
+        raise ValueError(f"treatment column {treatment!r} must be 0/1 or boolean")
+    if tv.min() == tv.max():
+        raise ValueError(f"treatment column {treatment!r} has only one value")
+    X = design_matrix(data, covariates, drop_first=True, intercept=True)
+    const = [c for c in X.columns[1:] if np.ptp(X[c].to_numpy()) == 0]
+    if const:
+        raise ValueError(f"design columns are constant (no variation): {const}")
+    if np.linalg.matrix_rank(X.to_numpy()) < X.shape[1]:
+        raise ValueError(f"design matrix is rank deficient; columns: {list(X.columns)}")
+    fam_link = sm.families.links.Logit() if link == "logit" else sm.families.links.Probit()
+    model = sm.GLM(tv, X, family=sm.families.Binomial(link=fam_link))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = model.fit(method="IRLS", maxiter=maxiter, tol=tol, tol_criterion="deviance")
+    converged = bool(res.converged)
+    p = np.asarray(res.fittedvalues, dtype=float)
+    extreme = (p < separation_eps) | (p > 1 - separation_eps)
+    if extreme.all():
+        raise PerfectSeparationError(
+            f"perfect separation: all {len(p)} fitted probabilities are numerically 0 or 1; "
+            f"the covariates {list(covariates)} predict {treatment!r} exactly"
+        )
+    if extreme.any():
+        warnings.warn(
+            f"quasi-complete separation: {int(extreme.sum())} fitted probabilities are numerically "
+            "0 or 1; some coefficients diverge",
+            SeparationWarning,
+            stacklevel=2,
+        )
+    if not converged:
+        warnings.warn(
+            f"propensity model did not converge in {maxiter} IRLS iterations",
+            PropensityConvergenceWarning,
+            stacklevel=2,
+        )
+    for w in caught:  # re-emit anything statsmodels said that we did not translate
+        if not issubclass(w.category, (RuntimeWarning,)) and "separation" not in str(w.message).lower():
+            warnings.warn(w.message, w.category, stacklevel=2)
+    lin = np.asarray(X.to_numpy() @ res.params.to_numpy(), dtype=float)
+    return PropensityResult(
+        propensity=pd.Series(p, index=data.index, name="propensity"),
+        linear_predictor=pd.Series(lin, index=data.index, name="linear_predictor"),
+        params=pd.Series(res.params.to_numpy(), index=list(X.columns), name="estimate"),
+        bse=pd.Series(res.bse.to_numpy(), index=list(X.columns), name="std_error"),
+        model=res,
+        link=link,
+        treatment=treatment,
+        covariates=tuple(covariates),
+        columns=tuple(X.columns),
+        converged=converged,
+        n_iter=int(getattr(res, "fit_history", {}).get("iteration", 0)),
+    )
