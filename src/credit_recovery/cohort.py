@@ -1,0 +1,271 @@
+"""Cohort construction: the analytic sample, its baseline covariates and
+outcomes, and an exclusion ledger that accounts for every input record.
+
+The unit of analysis is a **recovery episode**: a student who failed a core
+course (mark F on an original attempt) in school year ``t`` and attempted to
+recover it in school year ``t + 1``. Each student enters the cohort once, with
+the first such episode; within an episode the **index course** is the first
+failed course (fall before spring, then math, ELA, science, social studies,
+then record id). Treatment is the index course's delivery: online (1) or
+classroom (0). Baseline covariates come from year ``t`` (before the recovery);
+outcomes from year ``t + 1``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from credit_recovery.contract import CORE_SUBJECTS
+
+_TERM_ORDER = {"fall": 0, "spring": 1, "summer": 2}
+_SUBJECT_ORDER = {s: i for i, s in enumerate(CORE_SUBJECTS)}
+
+#: Reasons in the exclusion ledger, in the order the rules are applied.
+COURSE_STATUSES = {
+    "cohort_index_failure": "kept: the failed course attempt of a cohort unit",
+    "cohort_index_recovery": "kept: the recovery attempt of a cohort unit",
+    "original_not_failed": "original attempt passed or withdrawn (not a failure)",
+    "failed_not_core": "failed a non-core (elective) course",
+    "failed_no_recovery_attempt": "failed core course with no recovery attempt",
+    "recovery_not_following_year": "recovery attempt not in the school year after the failure",
+    "later_episode_of_cohort_student": "failure or recovery in a later episode of a student already in the cohort",
+    "secondary_course_in_episode": "another failed course recovered in the same episode (not the index course)",
+}
+STUDENT_YEAR_STATUSES = {
+    "cohort_baseline_year": "kept: baseline year (failure year) of a cohort unit",
+    "cohort_outcome_year": "kept: outcome year (recovery year) of a cohort unit",
+    "other_year_of_cohort_student": "another year of a student in the cohort",
+    "student_never_failed_core": "student never failed a core course",
+    "student_never_attempted_recovery": "student failed a core course but never attempted recovery",
+    "student_no_eligible_episode": "student's recovery attempts did not form an eligible episode",
+}
+
+
+@dataclass
+class CohortResult:
+    """Output of :func:`build_cohort`.
+
+    Attributes
+    ----------
+    cohort : DataFrame
+        One row per cohort unit: identifiers, treatment, baseline covariates, outcomes.
+    ledger : DataFrame
+        One row per input record (``table``, ``record_id``, ``status``, ``kept``):
+        every student-year and course record is kept or excluded with one reason.
+    flow : DataFrame
+        Steps of the CONSORT-style flow (``step``, ``n``, ``excluded``, ``reason``).
+    """
+
+    cohort: pd.DataFrame
+    ledger: pd.DataFrame
+    flow: pd.DataFrame
+
+    def ledger_counts(self) -> pd.DataFrame:
+        """Counts of the ledger by table and status."""
+        return (self.ledger.groupby(["table", "status", "kept"], sort=False).size()
+                .rename("n").reset_index())
+
+
+def _episodes(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Recovery attempts joined to their failed attempts, with ordering keys."""
+    cr = tables["course_records"]
+    rec = cr[cr["attempt"] == "recovery"][["course_record_id", "student_id", "school_year", "school_id",
+                                           "recovers_record_id", "delivery", "mentor_id", "mark",
+                                           "credits_earned", "credits_attempted"]]
+    failed = cr[["course_record_id", "school_year", "term", "subject", "course_name", "mark"]].rename(columns={
+        "course_record_id": "recovers_record_id", "school_year": "failed_year", "term": "failed_term",
+        "subject": "subject", "course_name": "course_name", "mark": "failed_mark"})
+    ep = rec.merge(failed, on="recovers_record_id", how="left", validate="many_to_one")
+    ep = ep.rename(columns={"course_record_id": "recovery_record_id", "recovers_record_id": "failed_record_id"})
+    ep["core"] = ep["subject"].isin(CORE_SUBJECTS)
+    ep["following_year"] = ep["school_year"] == ep["failed_year"] + 1
+    ep["_term"] = ep["failed_term"].map(_TERM_ORDER).fillna(9)
+    ep["_subj"] = ep["subject"].map(_SUBJECT_ORDER).fillna(9)
+    return ep
+
+
+def cohort_units(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The cohort's units: one row per student (first eligible recovery episode).
+
+    Returns
+    -------
+    DataFrame
+        ``student_id``, ``recovery_record_id``, ``failed_record_id``,
+        ``school_year`` (recovery year), ``baseline_year``, ``episode_courses``
+        (recovery attempts in the episode), sorted by student.
+    """
+    ep = _episodes(tables)
+    elig = ep[ep["core"] & ep["following_year"]]
+    first_year = elig.groupby("student_id")["school_year"].transform("min")
+    elig = elig[elig["school_year"] == first_year]
+    n_courses = elig.groupby("student_id")["recovery_record_id"].transform("size")
+    elig = elig.assign(episode_courses=n_courses)
+    elig = elig.sort_values(["student_id", "_term", "_subj", "failed_record_id"], kind="stable")
+    units = elig.drop_duplicates("student_id", keep="first")
+    units = units.assign(baseline_year=units["failed_year"])
+    return units[["student_id", "recovery_record_id", "failed_record_id", "school_year", "baseline_year",
+                  "episode_courses"]].reset_index(drop=True)
+
+
+def standardize_scores(student_years: pd.DataFrame) -> pd.DataFrame:
+    """Scores in SD units of the district's grade-by-year distribution.
+
+    Notes
+    -----
+    ``z = (score − mean_{grade, year}) / sd_{grade, year}`` over all tested
+    student-years of the input (SD with ``n − 1``).
+    """
+    sy = student_years
+    out = pd.DataFrame(index=sy.index)
+    for col, name in (("math_score", "math_z"), ("reading_score", "reading_z")):
+        g = sy.groupby(["school_year", "grade"])[col]
+        out[name] = (sy[col] - g.transform("mean")) / g.transform("std")
+    return out
+
+
+def build_cohort(tables: Mapping[str, pd.DataFrame]) -> CohortResult:
+    """Build the analytic cohort, the exclusion ledger and the flow counts.
+
+    Parameters
+    ----------
+    tables : mapping of DataFrame
+        Validated input tables (``students``, ``student_years``,
+        ``course_records``, ``mentors``).
+
+    Returns
+    -------
+    CohortResult
+    """
+    students = tables["students"]
+    sy = tables["student_years"].copy()
+    cr = tables["course_records"]
+    mentors = tables["mentors"]
+    units = cohort_units(tables)
+    ep = _episodes(tables)
+
+    # ------------------------------------------------------------------ analysis table
+    z = standardize_scores(sy)
+    sy = sy.assign(math_z=z["math_z"], reading_z=z["reading_z"],
+                   absence_rate=sy["days_absent"] / sy["days_enrolled"])
+    base_cols = ["student_id", "school_year", "school_id", "grade", "frl", "ell", "sped", "absence_rate",
+                 "math_z", "reading_z", "gpa", "credits_earned"]
+    base = sy[base_cols].rename(columns={
+        "school_year": "baseline_year", "school_id": "baseline_school_id", "grade": "grade",
+        "absence_rate": "absence_rate_pre", "math_z": "math_pre", "reading_z": "reading_pre", "gpa": "gpa_pre",
+        "credits_earned": "credits_pre"})
+    outc = sy[["student_id", "school_year", "school_id", "math_z", "reading_z", "gpa", "credits_earned"]].rename(
+        columns={"math_z": "math", "reading_z": "reading", "gpa": "gpa", "credits_earned": "credits"})
+    c = units.merge(ep[["recovery_record_id", "delivery", "mentor_id", "mark", "credits_earned", "subject",
+                        "course_name", "failed_term"]], on="recovery_record_id", how="left")
+    c = c.rename(columns={"credits_earned": "recovery_credits", "mark": "recovery_mark"})
+    c["credit_recovered"] = (c["recovery_credits"] > 0).astype(float)
+    c["online"] = (c["delivery"] == "online").astype(int)
+    c = c.merge(base, on=["student_id", "baseline_year"], how="left", validate="one_to_one")
+    c = c.merge(outc, on=["student_id", "school_year"], how="left", validate="one_to_one")
+    c = c.merge(students[["student_id", "gender", "race_ethnicity"]], on="student_id", how="left")
+    m = mentors.rename(columns={"instructionally_supportive": "mentor_supportive",
+                                "certified_subject": "mentor_certified_subject"})
+    c = c.merge(m[["mentor_id", "mentor_supportive", "mentor_certified_subject"]], on="mentor_id", how="left")
+    c["mentor_supportive"] = c["mentor_supportive"].astype("boolean")
+    c["mentor_certified"] = (c["mentor_certified_subject"] == c["subject"]).where(c["mentor_id"].notna())
+    c["mentor_certified"] = c["mentor_certified"].astype("boolean")
+    c["school_year"] = c["school_year"].astype("int64")
+    order = ["student_id", "failed_record_id", "recovery_record_id", "school_id", "school_year", "baseline_year",
+             "online", "delivery", "mentor_id", "mentor_supportive", "mentor_certified", "subject", "course_name",
+             "failed_term", "episode_courses", "grade", "gender", "race_ethnicity", "frl", "ell", "sped",
+             "absence_rate_pre", "math_pre", "reading_pre", "gpa_pre", "credits_pre",
+             "math", "reading", "credits", "gpa", "credit_recovered", "recovery_mark"]
+    cohort = c[order].sort_values(["school_year", "student_id"], kind="stable").reset_index(drop=True)
+
+    # ------------------------------------------------------------------ ledger: course records
+    status = pd.Series("", index=cr.index, dtype=object)
+    rid = cr["course_record_id"]
+    unit_failed = set(units["failed_record_id"])
+    unit_recovery = set(units["recovery_record_id"])
+    cohort_students = set(units["student_id"])
+    unit_year = units.set_index("student_id")["school_year"]
+    is_orig = cr["attempt"] == "original"
+    is_core = cr["subject"].isin(CORE_SUBJECTS)
+    recovered_ids = set(ep["failed_record_id"])
+    ep_by_rec = ep.set_index("recovery_record_id")
+    ep_by_failed = ep.drop_duplicates("failed_record_id").set_index("failed_record_id")
+
+    def assign(mask, value):
+        nonlocal status
+        mask = mask & (status == "")
+        status = status.mask(mask, value)
+
+    assign(rid.isin(unit_failed), "cohort_index_failure")
+    assign(rid.isin(unit_recovery), "cohort_index_recovery")
+    assign(is_orig & (cr["mark"] != "F"), "original_not_failed")
+    assign(is_orig & ~is_core, "failed_not_core")
+    assign(is_orig & ~rid.isin(recovered_ids), "failed_no_recovery_attempt")
+    # recovery attempts (and their failed attempts) outside the cohort
+    rec_following = rid.map(ep_by_rec["following_year"]).astype("boolean")
+    rec_core = rid.map(ep_by_rec["core"]).astype("boolean")
+    fail_following = rid.map(ep_by_failed["following_year"]).astype("boolean")
+    assign(~is_orig & (rec_core == False), "failed_not_core")  # noqa: E712
+    assign(~is_orig & (rec_following == False), "recovery_not_following_year")  # noqa: E712
+    assign(is_orig & (fail_following == False), "recovery_not_following_year")  # noqa: E712
+    in_cohort_student = cr["student_id"].isin(cohort_students)
+    yr_unit = cr["student_id"].map(unit_year)
+    episode_year = np.where(is_orig, cr["school_year"] + 1, cr["school_year"])
+    assign(in_cohort_student & (episode_year > yr_unit), "later_episode_of_cohort_student")
+    assign(in_cohort_student & (episode_year == yr_unit), "secondary_course_in_episode")
+    leftover = status == ""
+    if leftover.any():  # pragma: no cover - a defect in the rules above
+        raise AssertionError(f"{int(leftover.sum())} course records have no ledger status, e.g. "
+                             f"{cr.loc[leftover, 'course_record_id'].head().tolist()}")
+    ledger_cr = pd.DataFrame({"table": "course_records", "record_id": rid.to_numpy(), "status": status.to_numpy()})
+
+    # ------------------------------------------------------------------ ledger: student-years
+    sy_status = pd.Series("", index=sy.index, dtype=object)
+    key = list(zip(sy["student_id"], sy["school_year"]))
+    base_keys = set(zip(units["student_id"], units["baseline_year"]))
+    out_keys = set(zip(units["student_id"], units["school_year"]))
+    failed_core_students = set(cr.loc[is_orig & is_core & (cr["mark"] == "F"), "student_id"])
+    attempted_students = set(ep["student_id"])
+    sy_status[[k in base_keys for k in key]] = "cohort_baseline_year"
+    m = (sy_status == "") & pd.Series([k in out_keys for k in key], index=sy.index)
+    sy_status[m] = "cohort_outcome_year"
+    sid = sy["student_id"]
+    for mask, value in (
+        (sid.isin(cohort_students), "other_year_of_cohort_student"),
+        (~sid.isin(failed_core_students), "student_never_failed_core"),
+        (~sid.isin(attempted_students), "student_never_attempted_recovery"),
+        (pd.Series(True, index=sy.index), "student_no_eligible_episode"),
+    ):
+        sy_status[(sy_status == "") & mask] = value
+    ledger_sy = pd.DataFrame({"table": "student_years",
+                              "record_id": (sy["student_id"].astype(str) + ":" + sy["school_year"].astype(str)).to_numpy(),
+                              "status": sy_status.to_numpy()})
+    ledger = pd.concat([ledger_sy, ledger_cr], ignore_index=True)
+    ledger["kept"] = ledger["status"].str.startswith("cohort_")
+    ledger["reason"] = ledger["status"].map({**COURSE_STATUSES, **STUDENT_YEAR_STATUSES})
+
+    # ------------------------------------------------------------------ flow
+    counts = ledger_cr["status"].value_counts()
+    n_orig_core_fail = int((is_orig & is_core & (cr["mark"] == "F")).sum())
+    n_no_rec = int(counts.get("failed_no_recovery_attempt", 0))
+    failed_status = ledger_cr.loc[(is_orig & is_core & (cr["mark"] == "F")).to_numpy(), "status"].value_counts()
+    n_not_following = int(failed_status.get("recovery_not_following_year", 0))
+    n_later = int(failed_status.get("later_episode_of_cohort_student", 0))
+    n_secondary = int(failed_status.get("secondary_course_in_episode", 0))
+    n_units = len(cohort)
+    flow = pd.DataFrame([
+        {"step": "Failed core course attempts", "n": n_orig_core_fail, "excluded": n_no_rec,
+         "reason": COURSE_STATUSES["failed_no_recovery_attempt"]},
+        {"step": "Failed courses with a recovery attempt", "n": n_orig_core_fail - n_no_rec,
+         "excluded": n_not_following, "reason": COURSE_STATUSES["recovery_not_following_year"]},
+        {"step": "Recovered in the following school year", "n": n_orig_core_fail - n_no_rec - n_not_following,
+         "excluded": n_later + n_secondary,
+         "reason": "later episode of a student already counted, or not the episode's index course"},
+        {"step": "Analytic cohort (students)", "n": n_units, "excluded": 0, "reason": ""},
+        {"step": "Online recovery", "n": int(cohort["online"].sum()), "excluded": 0, "reason": ""},
+        {"step": "Classroom recovery", "n": int((1 - cohort["online"]).sum()), "excluded": 0, "reason": ""},
+    ])
+    assert flow.loc[2, "n"] - flow.loc[2, "excluded"] == n_units, "flow counts do not add up"
+    return CohortResult(cohort=cohort, ledger=ledger, flow=flow)
