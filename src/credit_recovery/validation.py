@@ -80,9 +80,6 @@ def format_failures(failures: pd.DataFrame, header: str | None = None) -> str:
     )
     lines = [header + ":"]
     for i, f in enumerate(failures.itertuples(index=False), start=1):
-        where = f"{f.table}.{f.column}" if f.column else f"{f.table}"
-        if f.column and "," in f.column:
-            where = f"{f.table} [{f.column}]"
         rows = f"{f.n_rows} row{'s' if f.n_rows != 1 else ''}"
         lines.append(f"  {i}. table {f.table!r}, column(s) {f.column or '-'}: {f.rule} -- {rows}")
         if f.examples:

@@ -1,0 +1,256 @@
+"""validate_tables: a corpus of broken extracts, each named precisely in the error."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from credit_recovery import DataValidationError, read_extract, validate_tables
+from credit_recovery.contract import TABLES
+from credit_recovery.validation import FAILURE_COLUMNS
+from extract_factory import tiny_extract
+from test_io import write_raw
+
+
+def failures_of(tables) -> pd.DataFrame:
+    with pytest.raises(DataValidationError) as ei:
+        validate_tables(tables)
+    f = ei.value.failures
+    assert tuple(f.columns) == FAILURE_COLUMNS
+    msg = str(ei.value)
+    # every failure appears in the message with its table, column(s), rule and count
+    for r in f.itertuples():
+        rows = f"{r.n_rows} row{'s' if r.n_rows != 1 else ''}"
+        assert f"table {r.table!r}, column(s) {r.column or '-'}: {r.rule} -- {rows}" in msg
+        for line in str(r.examples).split("\n"):
+            assert line in msg
+    return f
+
+
+def one(f: pd.DataFrame, table: str, column: str, rule: str) -> pd.Series:
+    hit = f[(f["table"] == table) & (f["column"] == column) & f["rule"].str.contains(rule, regex=False)]
+    assert len(hit) == 1, f"no single failure {table}.{column} {rule!r} in\n{f[['table', 'column', 'rule']]}"
+    return hit.iloc[0]
+
+
+def test_valid_tiny_extract_passes():
+    rep = validate_tables(tiny_extract())
+    assert rep.ok and rep.failures.empty
+    s = rep.summary()
+    assert s.set_index("table")["n_rows"].to_dict() == {
+        "students": 6, "student_years": 12, "mentors": 2, "course_records": 10, "platform_events": 18, "calendar": 3}
+    assert (s["n_failures"] == 0).all()
+    assert "satisfies" in rep.message()
+
+
+def test_calendar_is_optional_and_other_tables_required():
+    t = tiny_extract()
+    del t["calendar"]
+    assert validate_tables(t).ok
+    del t["mentors"]
+    f = failures_of(t)
+    one(f, "mentors", "", "required table missing")
+
+
+def test_missing_column():
+    t = tiny_extract()
+    t["student_years"] = t["student_years"].drop(columns=["grade"])
+    f = failures_of(t)
+    r = one(f, "student_years", "grade", "required column missing")
+    assert r["n_rows"] == 12 and "columns present: student_id, school_year" in r["examples"]
+
+
+def test_events_for_unknown_students():
+    t = tiny_extract()
+    t["platform_events"].loc[[3, 10], "student_id"] = "S99"
+    f = failures_of(t)
+    r = one(f, "platform_events", "student_id", "foreign key: events belong to known students")
+    assert r["n_rows"] == 2
+    assert "(no matching students.student_id)" in r["rule"]
+    assert r["examples"].split("\n") == ["row 4: event_id=1003, student_id='S99'",
+                                         "row 11: event_id=1010, student_id='S99'"]
+    # and the event no longer matches the student of its course record
+    assert one(f, "platform_events", "student_id, course_record_id", "student of its course record")["n_rows"] == 2
+
+
+def test_duplicate_keys():
+    t = tiny_extract()
+    t["students"] = pd.concat([t["students"], t["students"].iloc[[1]]], ignore_index=True)
+    sy = t["student_years"]
+    sy.loc[1, "school_year"] = 2014  # S01 twice in 2014
+    f = failures_of(t)
+    r = one(f, "students", "student_id", "duplicate key")
+    assert r["n_rows"] == 2 and r["examples"].startswith("row 2: student_id='S02'\nrow 7: student_id='S02'")
+    r = one(f, "student_years", "student_id, school_year", "duplicate key")
+    assert r["n_rows"] == 2 and "row 1: student_id='S01', school_year=2014" in r["examples"]
+
+
+def test_scores_outside_their_scale():
+    t = tiny_extract()
+    sy = t["student_years"]
+    sy.loc[[0, 5], "math_score"] = [450.0, 99.5]
+    sy.loc[2, "gpa"] = 4.3
+    t["platform_events"].loc[3, "score"] = 101.0
+    f = failures_of(t)
+    r = one(f, "student_years", "math_score", "must be between 100 and 400 scale points")
+    assert r["n_rows"] == 2 and "row 1: student_id='S01', school_year=2014, math_score=450" in r["examples"]
+    assert "row 6: student_id='S03', school_year=2015, math_score=99.5" in r["examples"]
+    assert one(f, "student_years", "gpa", "between 0 and 4 grade points")["n_rows"] == 1
+    assert one(f, "platform_events", "score", "between 0 and 100 percent")["n_rows"] == 1
+
+
+def test_timestamps_without_time_zone_in_memory():
+    t = tiny_extract()
+    t["platform_events"]["timestamp"] = t["platform_events"]["timestamp"].dt.tz_localize(None)
+    f = failures_of(t)
+    assert one(f, "platform_events", "timestamp", "timestamp must carry a time zone")["n_rows"] == 18
+
+
+def test_negative_durations():
+    t = tiny_extract()
+    cr = t["course_records"]
+    cr.loc[4, "completed_date"] = pd.Timestamp("2014-01-01")  # C005 enrolled 2014-01-27
+    f = failures_of(t)
+    r = one(f, "course_records", "enrolled_date, completed_date", "negative duration")
+    assert r["n_rows"] == 1
+    assert r["examples"] == ("row 5: course_record_id='C005', enrolled_date=2014-01-27T00:00:00, "
+                             "completed_date=2014-01-01T00:00:00")
+
+
+def test_broken_recovery_links():
+    t = tiny_extract()
+    cr = t["course_records"]
+    cr.loc[1, "recovers_record_id"] = "C999"   # C002 -> missing record
+    cr.loc[3, "recovers_record_id"] = "C005"   # C004 (S02) -> S03's passed online attempt
+    cr.loc[8, "recovers_record_id"] = np.nan   # C009 recovery without a link
+    cr.loc[9, "recovers_record_id"] = "C001"   # C010 is an original attempt
+    f = failures_of(t)
+    r = one(f, "course_records", "recovers_record_id", "foreign key: a recovery attempt points at the failed")
+    assert r["n_rows"] == 1 and r["examples"] == "row 2: course_record_id='C002', recovers_record_id='C999'"
+    assert one(f, "course_records", "recovers_record_id", "original attempt with mark F")["n_rows"] == 1
+    assert one(f, "course_records", "recovers_record_id, student_id", "same student")["n_rows"] == 2
+    r = one(f, "course_records", "attempt, recovers_record_id", "recovery attempt must name")
+    assert r["n_rows"] == 1 and "course_record_id='C009', attempt='recovery', recovers_record_id=<empty>" in r["examples"]
+    assert one(f, "course_records", "attempt, recovers_record_id", "original attempt must have an empty")["n_rows"] == 1
+
+
+def test_recovery_before_failed_attempt():
+    t = tiny_extract()
+    t["course_records"].loc[3, "school_year"] = 2013  # C004 recovers C003 (2014); 2013 not enrolled either
+    f = failures_of(t)
+    assert one(f, "course_records", "recovers_record_id, school_year", "same or a later school year")["n_rows"] == 1
+    assert one(f, "course_records", "student_id, school_year", "foreign key")["n_rows"] == 1
+
+
+def test_bad_allowed_values():
+    t = tiny_extract()
+    t["course_records"].loc[[0, 2], "delivery"] = "hybrid"
+    t["students"].loc[0, "gender"] = "female"
+    f = failures_of(t)
+    r = one(f, "course_records", "delivery", "must be one of: classroom, online")
+    assert r["n_rows"] == 2 and "row 1: course_record_id='C001', delivery='hybrid'" in r["examples"]
+    assert one(f, "students", "gender", "must be one of: F, M, X")["n_rows"] == 1
+
+
+def test_cross_field_rules():
+    t = tiny_extract()
+    sy, cr, ev = t["student_years"], t["course_records"], t["platform_events"]
+    sy.loc[0, "days_absent"] = 200                      # > days_enrolled 178
+    cr.loc[6, "credits_earned"] = 0.0                   # C007 mark D earns nothing
+    cr.loc[5, "completed_date"] = pd.Timestamp("2014-01-24")  # C006 withdrawn with a date
+    cr.loc[1, "mentor_id"] = np.nan                     # online without mentor
+    cr.loc[0, "mentor_id"] = "M1"                       # classroom with mentor
+    cr.loc[2, "credits_earned"] = 1.0                   # C003 0.5 credits attempted, earns 1 with F
+    ev.loc[3, "score"] = np.nan                         # quiz without score
+    ev.loc[0, "score"] = 50.0                           # login with score
+    ev.loc[17, "course_record_id"] = "C001"             # event on a classroom attempt (same student S06? no)
+    f = failures_of(t)
+    assert one(f, "student_years", "days_absent, days_enrolled", "must not exceed")["n_rows"] == 1
+    assert one(f, "course_records", "mark, credits_earned, credits_attempted", "A-D")["n_rows"] == 2
+    assert one(f, "course_records", "credits_earned, credits_attempted", "must not exceed")["n_rows"] == 1
+    assert one(f, "course_records", "mark, completed_date", "if and only if mark is W")["n_rows"] == 1
+    assert one(f, "course_records", "delivery, mentor_id", "online attempts must have")["n_rows"] == 1
+    assert one(f, "course_records", "delivery, mentor_id", "classroom attempts must have an empty")["n_rows"] == 1
+    assert one(f, "platform_events", "event_type, score", "must have a score")["n_rows"] == 1
+    assert one(f, "platform_events", "event_type, score", "only quiz_submitted")["n_rows"] == 1
+    assert one(f, "platform_events", "course_record_id", "online course attempt")["n_rows"] == 1
+    assert one(f, "platform_events", "student_id, course_record_id", "student of its course record")["n_rows"] == 1
+    assert not f["rule"].str.startswith("foreign key").any()
+
+
+def test_missing_values_and_unknown_table():
+    t = tiny_extract()
+    t["course_records"].loc[[0, 1], "term"] = np.nan
+    t["studnets"] = t["students"]
+    f = failures_of(t)
+    assert one(f, "course_records", "term", "must not be empty")["n_rows"] == 2
+    assert one(f, "studnets", "", "unknown table")["n_rows"] == 0
+
+
+def test_all_failures_collected_and_report_mode():
+    t = tiny_extract()
+    t["students"].loc[0, "gender"] = "?"
+    t["student_years"].loc[0, "grade"] = 13
+    t["platform_events"].loc[0, "event_type"] = "scroll"
+    rep = validate_tables(t, raise_on_failure=False)
+    assert not rep.ok
+    assert set(rep.failures["table"]) == {"students", "student_years", "platform_events"}
+    assert rep.summary().set_index("table")["n_failures"].to_dict()["student_years"] == 1
+    with pytest.raises(DataValidationError) as ei:
+        rep.raise_if_failed()
+    assert ei.value.report is rep and "in 3 places" in str(ei.value)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_file_corpus_end_to_end(tmp_path, fmt):
+    """Broken files pass read_extract (types parse) but fail validation with row numbers of the file."""
+    t = tiny_extract()
+    t["platform_events"].loc[[5, 6], "student_id"] = "S77"
+    t["course_records"].loc[7, "mark"] = "E"
+    t["student_years"] = t["student_years"].drop(columns=["frl"])
+    write_raw(t, tmp_path, fmt)
+    f = failures_of(read_extract(tmp_path))
+    assert one(f, "platform_events", "student_id", "foreign key")["examples"].startswith("row 6: event_id=1005")
+    assert one(f, "course_records", "mark", "must be one of: A, B, C, D, F, W")["n_rows"] == 1
+    assert one(f, "student_years", "frl", "required column missing")["n_rows"] == 12
+
+
+def test_in_memory_strings_are_coerced_before_checking():
+    t = tiny_extract()
+    t["student_years"] = t["student_years"].astype({"grade": "str", "frl": "str", "math_score": "str"})
+    t["student_years"].loc[0, "grade"] = "nine"
+    rep = validate_tables(t, raise_on_failure=False)
+    r = one(rep.failures, "student_years", "grade", "must be an integer")
+    assert r["examples"] == "row 1: student_id='S01', school_year=2014, grade='nine'"
+    # the unparseable cell is not counted again as missing
+    assert not rep.failures["rule"].str.contains("must not be empty").any()
+    assert str(rep.tables["student_years"]["frl"].dtype) == "bool"
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.sets(st.integers(0, 17), min_size=0, max_size=18), st.sets(st.integers(0, 5), max_size=5))
+def test_counts_match_planted_breakage(bad_events, dropped_students):
+    """n_rows equals the number of planted bad rows (brute force over the plan)."""
+    t = tiny_extract()
+    ev = t["platform_events"]
+    idx = sorted(bad_events)
+    ev.loc[idx, "event_type"] = "bogus"
+    keep = [i for i in range(6) if i not in dropped_students]
+    gone = set(t["students"]["student_id"].iloc[sorted(dropped_students)])
+    t["students"] = t["students"].iloc[keep].reset_index(drop=True)
+    rep = validate_tables(t, raise_on_failure=False)
+    f = rep.failures
+    expected_orphans = int(t["student_years"]["student_id"].isin(gone).sum())
+    got = f[(f["table"] == "student_years") & f["rule"].str.startswith("foreign key")]["n_rows"].sum()
+    assert got == expected_orphans
+    got = f[(f["table"] == "platform_events") & (f["column"] == "event_type")
+            & f["rule"].str.startswith("must be one of")]["n_rows"].sum()
+    assert got == len(idx)
+    if idx:
+        ex = f[(f["column"] == "event_type") & f["rule"].str.startswith("must be one of")]["examples"].iloc[0]
+        assert [int(m) for m in re.findall(r"row (\d+):", ex)] == [i + 1 for i in idx[:5]]
+    assert rep.ok == (not idx and not expected_orphans and not ev["student_id"].isin(gone).any())
