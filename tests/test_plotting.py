@@ -1,0 +1,142 @@
+import json
+import re
+import subprocess
+import sys
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+
+from credit_recovery.plotting import PALETTE, STYLE, apply_style, plot_flow, save_figure, style
+
+FLOW = pd.DataFrame({
+    "step": ["Failed a core course", "Retook the course", "Retook the course", "Matched sample"],
+    "n": [12000, 7000, 7000, 5200],
+    "excluded_reason": [None, "Did not retake", "Left the district", "No match within caliper"],
+    "n_excluded": [None, 4990, 10, 1800],
+})
+
+
+def _figure():
+    with style():
+        fig = Figure()
+        ax = fig.add_subplot()
+        x = np.linspace(0, 1, 50)
+        for k in range(3):
+            ax.plot(x, x ** (k + 1), label=f"power {k + 1}")
+        ax.fill_between(x, 0, x ** 3, alpha=0.2)  # clip paths and hashed ids in SVG
+        ax.legend()
+        ax.set_title("Curves")
+    return fig
+
+
+def test_two_saves_are_byte_identical(tmp_path):
+    fig = _figure()
+    a = save_figure(fig, tmp_path / "a" / "fig", caption="Three curves", alt_text="Three rising curves")
+    b = save_figure(fig, tmp_path / "b" / "fig", caption="Three curves", alt_text="Three rising curves")
+    for fmt in ("png", "svg", "json"):
+        assert open(a["files"][fmt], "rb").read() == open(b["files"][fmt], "rb").read(), fmt
+    svg = open(a["files"]["svg"], encoding="utf-8").read()
+    assert "<dc:date>" not in svg and "Matplotlib v" not in svg
+    png = open(a["files"]["png"], "rb").read()
+    assert b"Software" not in png and b"Three rising curves" in png
+
+
+_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from test_plotting import _figure
+from credit_recovery.plotting import save_figure
+save_figure(_figure(), {stem!r}, caption="Three curves", alt_text="Three rising curves")
+"""
+
+
+def test_save_is_identical_in_a_fresh_process(tmp_path):
+    """A rerun of the pipeline is a new process: hashed SVG ids must not depend on it."""
+    here = save_figure(_figure(), tmp_path / "here", caption="Three curves", alt_text="Three rising curves")
+    stem = str(tmp_path / "there")
+    code = _SCRIPT.format(tests=str(__import__("pathlib").Path(__file__).parent), stem=stem)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    for fmt in ("png", "svg"):
+        assert open(here["files"][fmt], "rb").read() == open(f"{stem}.{fmt}", "rb").read(), fmt
+
+
+def test_save_returns_caption_alt_text_and_sidecar(tmp_path):
+    out = save_figure(_figure(), tmp_path / "fig", caption=" A caption ", alt_text="Alt text")
+    assert out["caption"] == "A caption" and out["alt_text"] == "Alt text"
+    assert set(out["files"]) == {"png", "svg", "json"}
+    side = json.loads(open(out["files"]["json"], encoding="utf-8").read())
+    assert side == {"caption": "A caption", "alt_text": "Alt text", "files": {"png": "fig.png", "svg": "fig.svg"}}
+    only_svg = save_figure(_figure(), tmp_path / "g", caption="c", alt_text="a", formats=("svg",), sidecar=False)
+    assert set(only_svg["files"]) == {"svg"}
+    assert not (tmp_path / "g.png").exists()
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(caption="", alt_text="a"), "caption"),
+    (dict(caption="c", alt_text="  "), "alt_text"),
+    (dict(caption="c", alt_text="a", formats=("pdf",)), "png"),
+])
+def test_save_validates(tmp_path, kw, match):
+    with pytest.raises(ValueError, match=match):
+        save_figure(_figure(), tmp_path / "x", **kw)
+
+
+def test_svg_keeps_text_as_text(tmp_path):
+    out = save_figure(_figure(), tmp_path / "fig", caption="c", alt_text="a")
+    svg = open(out["files"]["svg"], encoding="utf-8").read()
+    assert re.search(r"<text[^>]*>Curves</text>", svg)
+    assert "DejaVu Sans" in svg
+
+
+def test_palette_is_okabe_ito_and_style_is_scoped():
+    assert len(set(PALETTE.values())) == 8
+    assert PALETTE["vermillion"] == "#D55E00" and PALETTE["bluish_green"] == "#009E73"
+    before = dict(mpl.rcParams)
+    with style():
+        assert mpl.rcParams["font.sans-serif"][0] == "DejaVu Sans"
+        assert [to_rgb(c) for c in mpl.rcParams["axes.prop_cycle"].by_key()["color"]] == \
+            [to_rgb(c) for c in PALETTE.values()]
+    assert mpl.rcParams["svg.hashsalt"] == before["svg.hashsalt"]
+    with mpl.rc_context():
+        apply_style()
+        assert mpl.rcParams["font.size"] == STYLE["font.size"]
+
+
+def _texts(fig):
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def test_flow_diagram_boxes_and_exclusions():
+    fig = plot_flow(FLOW, title="Cohort")
+    texts = _texts(fig)
+    assert "Failed a core course\nn = 12,000" in texts
+    assert "Matched sample\nn = 5,200" in texts
+    side = [t for t in texts if t.startswith("Excluded")]
+    assert side == ["Excluded (n = 5,000)\n• Did not retake (n = 4,990)\n• Left the district (n = 10)",
+                    "Excluded (n = 1,800)\n• No match within caliper (n = 1,800)"]
+    # boxes go down the page
+    ys = [t.get_position()[1] for t in fig.axes[0].texts if t.get_text().split("\n")[0] in set(FLOW["step"])]
+    assert ys == sorted(ys, reverse=True) and len(ys) == 3
+
+
+def test_flow_diagram_accepts_markers_and_checks_arithmetic(tmp_path):
+    steps = FLOW.astype({"n_excluded": object})
+    steps.loc[2, "n_excluded"] = "<10"
+    fig = plot_flow(steps)
+    assert any("Left the district (n = <10)" in t for t in _texts(fig))
+    assert any(t.startswith("Excluded\n") for t in _texts(fig))
+    save_figure(fig, tmp_path / "flow", caption="Flow", alt_text="Flow diagram")
+    bad = FLOW.copy()
+    bad.loc[3, "n_excluded"] = 1700
+    with pytest.raises(ValueError, match="does not add up"):
+        plot_flow(bad)
+    with pytest.raises(KeyError, match="step"):
+        plot_flow(FLOW.drop(columns="n"))
+    first = FLOW.copy()
+    first.loc[0, "excluded_reason"] = "x"
+    with pytest.raises(ValueError, match="first step"):
+        plot_flow(first)
