@@ -41,6 +41,9 @@ _EXPORTS: dict[str, str] = {
     "match": "matching",
     "MatchResult": "matching",
     "balance_table": "balance",
+    "balance_before_after": "balance",
+    "love_plot": "balance",
+    "overlap_plot": "balance",
     "estimate_att": "att",
     # fixed-effects models, effect sizes, multiple testing
     "fit_fixed_effects": "fixed_effects",
