@@ -17,6 +17,8 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .contract import TABLES, Column, Table
 
@@ -405,7 +407,14 @@ def _key_index(df: pd.DataFrame, cols: tuple[str, ...]) -> pd.Index:
 
 
 def _lookup(child: pd.DataFrame, child_cols, parent: pd.DataFrame, parent_cols) -> np.ndarray:
-    """Position of each child row's key in ``parent`` (-1 if absent or null)."""
+    """Position of each child row's key in ``parent`` (-1 if absent or null; first match if repeated)."""
+    if len(child_cols) == 1 and len(child) and len(parent):
+        # single column: hash lookup in Arrow, no Python objects per row
+        c = pa.array(child[child_cols[0]], from_pandas=True)
+        p = pa.array(parent[parent_cols[0]], from_pandas=True)
+        if c.type == p.type:
+            idx = pc.index_in(c, value_set=p, skip_nulls=True)
+            return idx.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     pkey = _key_index(parent, tuple(parent_cols))
     keep = ~pkey.duplicated()
     pos_parent = np.flatnonzero(keep)
@@ -414,8 +423,8 @@ def _lookup(child: pd.DataFrame, child_cols, parent: pd.DataFrame, parent_cols) 
     pos = pkey.get_indexer(ckey)
     res = np.where(pos >= 0, pos_parent[np.clip(pos, 0, None)] if len(pos_parent) else -1, -1)
     nulls = np.zeros(len(child), dtype=bool)
-    for c in child_cols:
-        nulls |= child[c].isna().to_numpy()
+    for col in child_cols:
+        nulls |= child[col].isna().to_numpy()
     res[nulls] = -1
     return res
 
