@@ -56,7 +56,12 @@ _EXPORTS: dict[str, str] = {
     # privacy and provenance
     "scan_public_files": "privacy",
     "suppress_small_cells": "privacy",
+    "check_public_folder": "privacy",
+    "PrivacyError": "privacy",
     "build_manifest": "provenance",
+    "apply_style": "plotting",
+    "save_figure": "plotting",
+    "plot_flow": "plotting",
 }
 
 __all__ = sorted(_EXPORTS)
