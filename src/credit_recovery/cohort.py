@@ -63,10 +63,43 @@ class CohortResult:
     ledger: pd.DataFrame
     flow: pd.DataFrame
 
+    def flow_public(self, min_cell_size: int = 10) -> pd.DataFrame:
+        """The flow in the shape :func:`credit_recovery.plotting.plot_flow` draws, small counts suppressed.
+
+        Each row gives a step's count and the records excluded on the way from
+        the previous step; counts in ``[1, min_cell_size)`` become ``"<min"``.
+        """
+        f = self.flow
+        n_online = int(f.loc[f["step"] == "Online recovery", "n"].iloc[0])
+        n_class = int(f.loc[f["step"] == "Classroom recovery", "n"].iloc[0])
+        rows = [{"step": f.loc[0, "step"], "n": int(f.loc[0, "n"]), "excluded_reason": None, "n_excluded": None}]
+        for i in (1, 2, 3):
+            label = f.loc[i, "step"]
+            if i == 3:
+                label = f"Analytic cohort (students)\nonline {_fmt(n_online, min_cell_size)}, " \
+                        f"classroom {_fmt(n_class, min_cell_size)}"
+            n_excl = int(f.loc[i - 1, "excluded"])
+            rows.append({"step": label, "n": int(f.loc[i, "n"]),
+                         "excluded_reason": _SHORT_REASONS[i - 1] if n_excl else None,
+                         "n_excluded": n_excl if n_excl else None})
+        out = pd.DataFrame(rows)
+        for col in ("n", "n_excluded"):
+            out[col] = [(_fmt(v, min_cell_size) if v is not None and not pd.isna(v) else None) for v in out[col]]
+        return out
+
     def ledger_counts(self) -> pd.DataFrame:
         """Counts of the ledger by table and status."""
         return (self.ledger.groupby(["table", "status", "kept"], sort=False).size()
                 .rename("n").reset_index())
+
+
+_SHORT_REASONS = ("no recovery attempt", "not recovered in the\nfollowing school year",
+                  "later episode, or not the\nepisode's index course")
+
+
+def _fmt(v, min_cell_size: int):
+    v = int(v)
+    return f"<{min_cell_size}" if 0 < v < min_cell_size else v
 
 
 def _episodes(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

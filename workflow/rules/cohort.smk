@@ -1,0 +1,17 @@
+rule cohort:
+    input:
+        "results/data",
+    output:
+        cohort="results/cohort/cohort.parquet",
+        ledger="results/cohort/ledger.parquet",
+        ledger_counts="results/cohort/ledger_counts.csv",
+        flow="results/cohort/flow.csv",
+        figure=multiext("results/public/figures/cohort_flow", ".png", ".svg"),
+    params:
+        min_cell_size=config["privacy"]["min_cell_size"],
+    conda:
+        "../../environment.yml"
+    log:
+        "results/logs/cohort.log",
+    script:
+        "../scripts/cohort.py"

@@ -1,0 +1,51 @@
+rule propensity:
+    input:
+        cohort="results/cohort/cohort.parquet",
+    output:
+        scores="results/matching/propensity.parquet",
+        coefficients="results/matching/propensity_coefficients.csv",
+    params:
+        covariates=config["matching"]["covariates"],
+    conda:
+        "../../environment.yml"
+    log:
+        "results/logs/propensity.log",
+    script:
+        "../scripts/propensity.py"
+
+
+rule match:
+    input:
+        scores="results/matching/propensity.parquet",
+    output:
+        matched="results/matching/matched.parquet",
+        pairs="results/matching/pairs.parquet",
+        summary="results/matching/match_summary.csv",
+        unmatched="results/matching/unmatched.parquet",
+    params:
+        options=config["matching"],
+    conda:
+        "../../environment.yml"
+    log:
+        "results/logs/match.log",
+    script:
+        "../scripts/match.py"
+
+
+rule balance:
+    input:
+        scores="results/matching/propensity.parquet",
+        matched="results/matching/matched.parquet",
+    output:
+        table="results/matching/balance.csv",
+        gate="results/matching/balance_gate.csv",
+        love=multiext("results/public/figures/love_plot", ".png", ".svg"),
+        overlap=multiext("results/public/figures/propensity_overlap", ".png", ".svg"),
+    params:
+        options=config["matching"],
+    conda:
+        "../../environment.yml"
+    log:
+        "results/logs/balance.log",
+    script:
+        "../scripts/balance.py"

@@ -1,0 +1,15 @@
+rule simulate:
+    output:
+        tables=expand("results/synthetic/{table}.parquet", table=TABLE_NAMES),
+        truth="results/truth/truth.json",
+        unit_effects="results/truth/unit_effects.parquet",
+        types="results/truth/types.parquet",
+    params:
+        simulation=config["simulation"],
+        engagement=config["engagement"],
+    conda:
+        "../../environment.yml"
+    log:
+        "results/logs/simulate.log",
+    script:
+        "../scripts/simulate.py"

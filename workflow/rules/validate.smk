@@ -1,0 +1,14 @@
+rule validate:
+    input:
+        source_files,
+    output:
+        tables=directory("results/data"),
+        report="results/validation/input_report.csv",
+    params:
+        source=source_folder(),
+    conda:
+        "../../environment.yml"
+    log:
+        "results/logs/validate.log",
+    script:
+        "../scripts/validate.py"

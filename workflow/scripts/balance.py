@@ -1,0 +1,39 @@
+"""Rule balance: covariate balance before and after matching, the balance gate, love and overlap plots."""
+import sys
+
+import pandas as pd
+
+from credit_recovery.balance import balance_before_after, love_plot, overlap_plot
+from credit_recovery.design import impute_missing
+from credit_recovery.matching_report import balance_gate, matched_weights
+from credit_recovery.pipeline import start_log, write_csv
+from credit_recovery.plotting import save_figure
+
+log = start_log(snakemake.log[0])
+opt = snakemake.params.options
+scores = pd.read_parquet(snakemake.input.scores)
+matched = pd.read_parquet(snakemake.input.matched)
+_, covariates = impute_missing(scores, opt["covariates"])
+weights = matched_weights(scores, matched)
+table = balance_before_after(scores, "online", covariates + ["logit"], weights)
+flat = table.copy()
+flat.columns = [f"{a}_{b}" for a, b in flat.columns]
+write_csv(flat.reset_index(), snakemake.output.table)
+gate = balance_gate(table, opt["smd_threshold"])
+write_csv(gate, snakemake.output.gate)
+save_figure(love_plot(table), snakemake.output.love[0][: -len(".png")],
+            caption="Standardized mean differences of baseline covariates before and after matching "
+                    "(What Works Clearinghouse bands at 0.05 and 0.25 SD).",
+            alt_text="Dot plot of absolute standardized mean differences for each covariate, before and after "
+                     "matching.")
+save_figure(overlap_plot(scores["propensity"], scores["online"], weights), snakemake.output.overlap[0][: -len(".png")],
+            caption="Propensity scores of online and classroom recoverers in the matched sample.",
+            alt_text="Mirrored histograms of the propensity score for online (above) and classroom (below) "
+                     "recoverers.")
+flagged = gate[gate["flagged"]]
+if len(flagged):
+    log.warning("balance gate: %d covariate(s) with |SMD| > %s after matching: %s", len(flagged),
+                opt["smd_threshold"], ", ".join(flagged["variable"]))
+    if opt["stop_on_imbalance"]:
+        log.error("stopping: matching.stop_on_imbalance is true")
+        sys.exit(1)

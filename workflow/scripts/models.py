@@ -1,0 +1,17 @@
+"""Rule models: effect estimates in the tidy schema (results/models/estimates.csv)."""
+import pandas as pd
+
+from credit_recovery.analysis import run_models
+from credit_recovery.design import impute_missing
+from credit_recovery.pipeline import start_log, write_csv, write_parquet
+
+log = start_log(snakemake.log[0])
+cohort = pd.read_parquet(snakemake.input.cohort)
+matched = pd.read_parquet(snakemake.input.matched)
+opt = snakemake.params.matching
+_, covariates = impute_missing(matched, opt["covariates"])
+covariates = [c for c in covariates if matched[c].dtype.kind in "biuf" and matched[c].nunique() > 1]
+estimates, samples = run_models(cohort, matched, snakemake.params.outcomes, covariates, replace=opt["replace"])
+write_csv(estimates, snakemake.output.estimates)
+write_parquet(samples, snakemake.output.samples)
+log.info("%d estimates", len(estimates))
