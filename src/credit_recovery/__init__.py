@@ -30,8 +30,10 @@ _EXPORTS: dict[str, str] = {
     # input/output and validation
     "read_extract": "io",
     "write_extract": "io",
+    "coerce_tables": "io",
     "validate_tables": "validation",
     "DataValidationError": "validation",
+    "ValidationReport": "validation",
     # cohort
     "build_cohort": "cohort",
     "CohortResult": "cohort",
