@@ -344,18 +344,14 @@ class IdentifierIndex:
         self.case_sensitive = case_sensitive
         source = identifiers.items() if isinstance(identifiers, Mapping) else [("identifier", identifiers)]
         lookup: dict[str, str] = {}
-        extra: set[str] = set()
         for label, vals in source:
             seq = vals.tolist() if isinstance(vals, (pd.Series, pd.Index, np.ndarray)) else vals
-            for v in seq:
-                if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-                    continue
-                s = str(v).strip()
-                if not s:
-                    continue
-                key = s if case_sensitive else s.casefold()
-                lookup.setdefault(key, str(label))
-                extra.update(ch for ch in s if not (ch.isalnum() or ch == "_"))
+            strings = [str(v).strip() for v in seq
+                       if not (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)))]
+            for s in strings:
+                if s:
+                    lookup.setdefault(s if case_sensitive else s.casefold(), str(label))
+        extra = {ch for ch in set("".join(lookup)) if not (ch.isalnum() or ch == "_")}
         self._lookup = lookup
         self._extra = "".join(sorted(extra))
         chars = re.escape(self._extra)
