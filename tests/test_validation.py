@@ -31,6 +31,17 @@ def failures_of(tables) -> pd.DataFrame:
     return f
 
 
+VIA = pytest.mark.parametrize("via", ["memory", "csv", "parquet"])
+
+
+def through(t: dict, via: str, tmp_path) -> dict:
+    """The tables as given, or written as CSV/parquet files and read back with read_extract."""
+    if via == "memory":
+        return t
+    write_raw(t, tmp_path / via, via)
+    return read_extract(tmp_path / via)
+
+
 def one(f: pd.DataFrame, table: str, column: str, rule: str) -> pd.Series:
     hit = f[(f["table"] == table) & (f["column"] == column) & f["rule"].str.contains(rule, regex=False)]
     assert len(hit) == 1, f"no single failure {table}.{column} {rule!r} in\n{f[['table', 'column', 'rule']]}"
@@ -64,10 +75,11 @@ def test_missing_column():
     assert r["n_rows"] == 12 and "columns present: student_id, school_year" in r["examples"]
 
 
-def test_events_for_unknown_students():
+@VIA
+def test_events_for_unknown_students(via, tmp_path):
     t = tiny_extract()
     t["platform_events"].loc[[3, 10], "student_id"] = "S99"
-    f = failures_of(t)
+    f = failures_of(through(t, via, tmp_path))
     r = one(f, "platform_events", "student_id", "foreign key: events belong to known students")
     assert r["n_rows"] == 2
     assert "(no matching students.student_id)" in r["rule"]
@@ -77,25 +89,27 @@ def test_events_for_unknown_students():
     assert one(f, "platform_events", "student_id, course_record_id", "student of its course record")["n_rows"] == 2
 
 
-def test_duplicate_keys():
+@VIA
+def test_duplicate_keys(via, tmp_path):
     t = tiny_extract()
     t["students"] = pd.concat([t["students"], t["students"].iloc[[1]]], ignore_index=True)
     sy = t["student_years"]
     sy.loc[1, "school_year"] = 2014  # S01 twice in 2014
-    f = failures_of(t)
+    f = failures_of(through(t, via, tmp_path))
     r = one(f, "students", "student_id", "duplicate key")
     assert r["n_rows"] == 2 and r["examples"].startswith("row 2: student_id='S02'\nrow 7: student_id='S02'")
     r = one(f, "student_years", "student_id, school_year", "duplicate key")
     assert r["n_rows"] == 2 and "row 1: student_id='S01', school_year=2014" in r["examples"]
 
 
-def test_scores_outside_their_scale():
+@VIA
+def test_scores_outside_their_scale(via, tmp_path):
     t = tiny_extract()
     sy = t["student_years"]
     sy.loc[[0, 5], "math_score"] = [450.0, 99.5]
     sy.loc[2, "gpa"] = 4.3
     t["platform_events"].loc[3, "score"] = 101.0
-    f = failures_of(t)
+    f = failures_of(through(t, via, tmp_path))
     r = one(f, "student_years", "math_score", "must be between 100 and 400 scale points")
     assert r["n_rows"] == 2 and "row 1: student_id='S01', school_year=2014, math_score=450" in r["examples"]
     assert "row 6: student_id='S03', school_year=2015, math_score=99.5" in r["examples"]
@@ -110,25 +124,27 @@ def test_timestamps_without_time_zone_in_memory():
     assert one(f, "platform_events", "timestamp", "timestamp must carry a time zone")["n_rows"] == 18
 
 
-def test_negative_durations():
+@VIA
+def test_negative_durations(via, tmp_path):
     t = tiny_extract()
     cr = t["course_records"]
     cr.loc[4, "completed_date"] = pd.Timestamp("2014-01-01")  # C005 enrolled 2014-01-27
-    f = failures_of(t)
+    f = failures_of(through(t, via, tmp_path))
     r = one(f, "course_records", "enrolled_date, completed_date", "negative duration")
     assert r["n_rows"] == 1
     assert r["examples"] == ("row 5: course_record_id='C005', enrolled_date=2014-01-27T00:00:00, "
                              "completed_date=2014-01-01T00:00:00")
 
 
-def test_broken_recovery_links():
+@VIA
+def test_broken_recovery_links(via, tmp_path):
     t = tiny_extract()
     cr = t["course_records"]
     cr.loc[1, "recovers_record_id"] = "C999"   # C002 -> missing record
     cr.loc[3, "recovers_record_id"] = "C005"   # C004 (S02) -> S03's passed online attempt
     cr.loc[8, "recovers_record_id"] = np.nan   # C009 recovery without a link
     cr.loc[9, "recovers_record_id"] = "C001"   # C010 is an original attempt
-    f = failures_of(t)
+    f = failures_of(through(t, via, tmp_path))
     r = one(f, "course_records", "recovers_record_id", "foreign key: a recovery attempt points at the failed")
     assert r["n_rows"] == 1 and r["examples"] == "row 2: course_record_id='C002', recovers_record_id='C999'"
     assert one(f, "course_records", "recovers_record_id", "original attempt with mark F")["n_rows"] == 1
@@ -146,17 +162,19 @@ def test_recovery_before_failed_attempt():
     assert one(f, "course_records", "student_id, school_year", "foreign key")["n_rows"] == 1
 
 
-def test_bad_allowed_values():
+@VIA
+def test_bad_allowed_values(via, tmp_path):
     t = tiny_extract()
     t["course_records"].loc[[0, 2], "delivery"] = "hybrid"
     t["students"].loc[0, "gender"] = "female"
-    f = failures_of(t)
+    f = failures_of(through(t, via, tmp_path))
     r = one(f, "course_records", "delivery", "must be one of: classroom, online")
     assert r["n_rows"] == 2 and "row 1: course_record_id='C001', delivery='hybrid'" in r["examples"]
     assert one(f, "students", "gender", "must be one of: F, M, X")["n_rows"] == 1
 
 
-def test_cross_field_rules():
+@VIA
+def test_cross_field_rules(via, tmp_path):
     t = tiny_extract()
     sy, cr, ev = t["student_years"], t["course_records"], t["platform_events"]
     sy.loc[0, "days_absent"] = 200                      # > days_enrolled 178
@@ -168,7 +186,7 @@ def test_cross_field_rules():
     ev.loc[3, "score"] = np.nan                         # quiz without score
     ev.loc[0, "score"] = 50.0                           # login with score
     ev.loc[17, "course_record_id"] = "C001"             # event on a classroom attempt (same student S06? no)
-    f = failures_of(t)
+    f = failures_of(through(t, via, tmp_path))
     assert one(f, "student_years", "days_absent, days_enrolled", "must not exceed")["n_rows"] == 1
     assert one(f, "course_records", "mark, credits_earned, credits_attempted", "A-D")["n_rows"] == 2
     assert one(f, "course_records", "credits_earned, credits_attempted", "must not exceed")["n_rows"] == 1
