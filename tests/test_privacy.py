@@ -277,3 +277,15 @@ def test_suppressed_output_passes_the_scanner(tmp_path):
     buf = io.StringIO()
     out.to_csv(buf, index=False)
     assert scan_text(buf.getvalue(), "csv") == []
+
+
+def test_html_scripts_and_embedded_svg(tmp_path):
+    # minified JavaScript is not prose: no n = k there, but identifiers inside scripts are still found
+    assert scan_text("<script>for(var n=1;n<5;n++){}</script><p>All students</p>", "html") == []
+    found = scan_text('<script>var rows = ["S0012345"];</script>', "html", identifiers=IDS)
+    assert [f.kind for f in found] == ["identifier"]
+    svg = _svg(n_small=4, ident=LEAK_ID, tmp_path=tmp_path)
+    html = f'<p>Figure</p>\n<img alt="a" src="data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}">'
+    found = scan_text(html, "html", identifiers=IDS)
+    assert sorted(f.kind for f in found) == ["identifier", "small_cell"]
+    assert all(f.detail.startswith("embedded SVG") and f.line == 2 for f in found)

@@ -691,15 +691,22 @@ def scan_text(
     # embedded images: check their metadata, then blank them out (keeping line numbers)
     if "base64," in text:
         def _blank(m: re.Match[str]) -> str:
-            if (m.group(1) or "").lower() == "image/png":
+            mime = (m.group(1) or "").lower()
+            if mime in ("image/png", "image/svg+xml"):
                 try:
                     data = base64.b64decode("".join(m.group(2).split()), validate=False)
-                    for f in scan_png_bytes(data, identifiers=index, min_cell_size=min_cell_size,
-                                            file=file, exempt_count_headers=exempt_count_headers):
+                    inner = (scan_png_bytes(data, identifiers=index, min_cell_size=min_cell_size, file=file,
+                                            exempt_count_headers=exempt_count_headers) if mime == "image/png"
+                             else scan_text(data.decode("utf-8"), "svg", identifiers=index,
+                                            min_cell_size=min_cell_size, file=file,
+                                            exempt_count_headers=exempt_count_headers))
+                    label = "PNG" if mime == "image/png" else "SVG"
+                    for f in inner:
                         findings.append(Finding(file, f.kind, _line_of(text, m.start()),
-                                                "embedded PNG: " + f.detail))
-                except (ValueError, zlib.error):
-                    pass
+                                                f"embedded {label}: " + f.detail))
+                except (ValueError, zlib.error, UnicodeDecodeError):
+                    findings.append(Finding(file, "unscanned", _line_of(text, m.start()),
+                                            f"embedded {mime} could not be decoded"))
             return "data:;base64," + "\n" * m.group(2).count("\n")
 
         text = _DATA_URI.sub(_blank, text)
@@ -721,7 +728,8 @@ def scan_text(
         findings += _json_findings(file, text, min_cell_size, exempt_count_headers)
     if fmt == "html":
         # free text without the markup, line numbers kept
-        free = re.sub(r"<[^>]*>", lambda m: "\n" * m.group(0).count("\n") + " ", text)
+        free = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", lambda m: "\n" * m.group(0).count("\n"), text)
+        free = re.sub(r"<[^>]*>", lambda m: "\n" * m.group(0).count("\n") + " ", free)
         free = html.unescape(free)
     elif fmt == "svg":
         free = plain
