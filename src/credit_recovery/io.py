@@ -212,7 +212,6 @@ def read_extract(folder: str | os.PathLike) -> dict[str, pd.DataFrame]:
         if len(raw) == 0 and spec.required:
             out.add(name, "", f"table is empty: {path.name} has no rows")
             continue
-        raw.attrs["source"] = str(path)
         tables[name] = coerce_table(raw, spec, out)
     if out.rows:
         raise DataValidationError(out.frame(), header=f"cannot read the extract in {folder} "
