@@ -418,7 +418,7 @@ def _csv_tables(text: str) -> list[_Table]:
     return [_Table(rows[0], [(i + 2, r) for i, r in enumerate(rows[1:])])]
 
 
-_MD_SEP = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_MD_SEP = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 
 
 def _md_cells(line: str) -> list[str]:
