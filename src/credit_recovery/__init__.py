@@ -49,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     "estimate_att": "att",
     # fixed-effects models, effect sizes, multiple testing
     "fit_fixed_effects": "fixed_effects",
+    "FixedEffectsResult": "fixed_effects",
     "hedges_g": "effect_sizes",
     "improvement_index": "effect_sizes",
     "holm_adjust": "multiple_testing",
