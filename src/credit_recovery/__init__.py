@@ -52,7 +52,10 @@ _EXPORTS: dict[str, str] = {
     "FixedEffectsResult": "fixed_effects",
     "hedges_g": "effect_sizes",
     "improvement_index": "effect_sizes",
+    "cox_index": "effect_sizes",
+    "baseline_equivalence": "effect_sizes",
     "holm_adjust": "multiple_testing",
+    "romano_wolf": "multiple_testing",
     # engagement analytics
     "sessionize": "engagement",
     "engagement_features": "engagement",
