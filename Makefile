@@ -35,7 +35,7 @@ report: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --report results/public/report.html $(ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python -m bench $(ARGS)
+	for f in bench/bench_*.py; do $(BIN)/python $$f $(ARGS) || exit 1; done
 
 clean:
 	rm -rf results/* .snakemake

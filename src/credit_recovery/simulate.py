@@ -54,7 +54,7 @@ SCALES: dict[str, dict[str, float]] = {
     "tiny": {"n_schools": 4, "cohort_size": 30, "events_per_session": 6},
     "small": {"n_schools": 6, "cohort_size": 80, "events_per_session": 10},
     "default": {"n_schools": 10, "cohort_size": 150, "events_per_session": 12},
-    "paper": {"n_schools": 18, "cohort_size": 300, "events_per_session": 17},
+    "paper": {"n_schools": 18, "cohort_size": 300, "events_per_session": 14},
 }
 
 #: Default simulation settings (the ``simulation`` section of the config).
@@ -127,13 +127,13 @@ _SUBJECT_DIFFICULTY = {"math": -0.25, "ela": 0.0, "science": -0.1, "social_studi
 # probability that a session starts inside the school day
 _TYPE_PARAMS = {
     "engaged": dict(sessions=9, day_gap_p=0.55, ev_factor=1.25, p_idle=0.008, p_act=0.13, p_quiz=0.035,
-                    p_test=0.012, score_ab=(8.0, 2.6), p_school=0.85),
+                    p_test=0.012, score_ab=(8.0, 2.6), p_school=0.97),
     "moonlighter": dict(sessions=10, day_gap_p=0.45, ev_factor=1.15, p_idle=0.010, p_act=0.12, p_quiz=0.035,
-                        p_test=0.012, score_ab=(7.5, 2.8), p_school=0.2),
+                        p_test=0.012, score_ab=(7.5, 2.8), p_school=0.28),
     "nominal_exerter": dict(sessions=24, day_gap_p=0.35, ev_factor=0.8, p_idle=0.05, p_act=0.05, p_quiz=0.03,
-                            p_test=0.010, score_ab=(6.0, 3.8), p_school=0.8),
+                            p_test=0.010, score_ab=(6.0, 3.8), p_school=0.92),
     "incompatible_struggler": dict(sessions=13, day_gap_p=0.25, ev_factor=0.75, p_idle=0.07, p_act=0.018,
-                                   p_quiz=0.02, p_test=0.008, score_ab=(3.5, 4.5), p_school=0.8),
+                                   p_quiz=0.02, p_test=0.008, score_ab=(3.5, 4.5), p_school=0.92),
 }
 
 

@@ -6,6 +6,7 @@ rule validate:
         report="results/validation/input_report.csv",
     params:
         source=source_folder(),
+        failures="results/validation/input_failures.csv",
     conda:
         "../../environment.yml"
     log:

@@ -1,4 +1,9 @@
-"""Rule validate: read the input extract, check it against the data contract, write results/data/."""
+"""Rule validate: read the input extract, check it against the data contract, write results/data/.
+
+On failure the run stops here with a message naming table, column, rule, row count and example
+rows; the failures are also written to results/validation/input_failures.csv (a private folder:
+example rows carry identifiers) and results/data/ is not written.
+"""
 import sys
 
 from credit_recovery import DataValidationError, read_extract, validate_tables, write_extract
@@ -7,8 +12,12 @@ from credit_recovery.pipeline import start_log, write_csv
 log = start_log(snakemake.log[0])
 try:
     tables = read_extract(snakemake.params.source)
-    report = validate_tables(tables)
+    report = validate_tables(tables, raise_on_failure=False)
+    write_csv(report.failures, snakemake.params.failures)
+    report.raise_if_failed()
 except DataValidationError as err:
+    if getattr(err, "failures", None) is not None:
+        write_csv(err.failures, snakemake.params.failures)
     log.error("input validation failed; nothing was analysed\n%s", err)
     sys.exit(1)
 write_csv(report.summary(), snakemake.output.report)

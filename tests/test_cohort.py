@@ -1,0 +1,91 @@
+"""Cohort construction and the exclusion ledger."""
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from credit_recovery import build_cohort, simulate_district
+from credit_recovery.cohort import COURSE_STATUSES, STUDENT_YEAR_STATUSES, cohort_units
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return simulate_district({"scale": "tiny", "seed": 5}).tables
+
+
+@pytest.fixture(scope="module")
+def result(tables):
+    return build_cohort(tables)
+
+
+def test_every_input_record_is_kept_or_excluded_once(tables, result):
+    led = result.ledger
+    cr, sy = tables["course_records"], tables["student_years"]
+    assert (led["table"] == "course_records").sum() == len(cr)
+    assert (led["table"] == "student_years").sum() == len(sy)
+    assert not led.duplicated(["table", "record_id"]).any()
+    assert set(led.loc[led["table"] == "course_records", "record_id"]) == set(cr["course_record_id"])
+    assert led["status"].isin(list(COURSE_STATUSES) + list(STUDENT_YEAR_STATUSES)).all()
+    assert led["reason"].notna().all()
+
+
+def test_ledger_counts_add_up_to_the_cohort(result):
+    counts = result.ledger_counts().set_index(["table", "status"])["n"]
+    n = len(result.cohort)
+    assert counts[("course_records", "cohort_index_failure")] == n
+    assert counts[("course_records", "cohort_index_recovery")] == n
+    assert counts[("student_years", "cohort_baseline_year")] == n
+    assert counts[("student_years", "cohort_outcome_year")] == n
+    assert counts.groupby(level="table").sum().sum() == len(result.ledger)
+
+
+def test_one_unit_per_student_with_consistent_treatment(tables, result):
+    c = result.cohort
+    assert c["student_id"].is_unique
+    cr = tables["course_records"].set_index("course_record_id")
+    assert (cr.loc[c["recovery_record_id"], "delivery"].to_numpy() == c["delivery"].to_numpy()).all()
+    assert (c["online"].astype(bool).to_numpy() == (c["delivery"] == "online").to_numpy(bool)).all()
+    assert (cr.loc[c["failed_record_id"], "mark"] == "F").all()
+    assert (c["school_year"] == c["baseline_year"] + 1).all()
+    # online units have mentors, classroom units none
+    assert c.loc[c["online"] == 1, "mentor_id"].notna().all()
+    assert c.loc[c["online"] == 0, "mentor_id"].isna().all()
+
+
+def test_baseline_comes_before_outcomes(tables, result):
+    sy = tables["student_years"].set_index(["student_id", "school_year"])
+    c = result.cohort
+    gpa_base = sy.loc[list(zip(c["student_id"], c["baseline_year"])), "gpa"].to_numpy()
+    pd.testing.assert_series_equal(pd.Series(gpa_base, name="gpa_pre"), c["gpa_pre"].rename("gpa_pre"),
+                                   check_dtype=False)
+
+
+def test_flow_counts_add_up(result):
+    f = result.flow
+    assert f.loc[0, "n"] - f.loc[0, "excluded"] == f.loc[1, "n"]
+    assert f.loc[1, "n"] - f.loc[1, "excluded"] == f.loc[2, "n"]
+    assert f.loc[2, "n"] - f.loc[2, "excluded"] == f.loc[3, "n"] == len(result.cohort)
+    assert f.loc[4, "n"] + f.loc[5, "n"] == len(result.cohort)
+
+
+def test_flow_public_suppresses_small_counts(result):
+    pub = result.flow_public(min_cell_size=10**9)
+    assert all(isinstance(v, str) and v.startswith("<") for v in pub["n"] if v)
+
+
+@settings(max_examples=15, deadline=None)
+@given(drop=st.lists(st.integers(min_value=0, max_value=10**6), max_size=40))
+def test_ledger_is_complete_on_random_subsets(tables, drop):
+    """Property: whatever records a district omits, every remaining record gets exactly one status."""
+    cr = tables["course_records"]
+    keep = ~cr.index.isin([d % len(cr) for d in drop])
+    sub = dict(tables)
+    sub_cr = cr[keep]
+    # keep recovery links valid (a district extract could not point at a missing record)
+    sub_cr = sub_cr[sub_cr["recovers_record_id"].isna() | sub_cr["recovers_record_id"].isin(sub_cr["course_record_id"])]
+    sub["course_records"] = sub_cr.reset_index(drop=True)
+    res = build_cohort(sub)
+    led = res.ledger
+    assert (led["table"] == "course_records").sum() == len(sub_cr)
+    assert led["status"].ne("").all()
+    assert (led["status"] == "cohort_index_recovery").sum() == len(res.cohort)
+    assert len(cohort_units(sub)) == len(res.cohort)
