@@ -44,3 +44,15 @@ def test_frame_orders_and_types_columns():
     df = estimates_frame(pd.DataFrame([dict(reversed(list(r.items())))]))
     assert tuple(df.columns) == ESTIMATE_COLUMNS
     assert str(df["n"].dtype) == "Int64"
+
+
+def test_collect_estimates_concatenates_and_rejects_duplicates():
+    from credit_recovery.estimates import collect_estimates
+
+    a = estimate_row(outcome="y", treatment="d", estimand="ATT", estimator="ols", sample="all",
+                     estimate=1.0, std_error=0.1, n=30)
+    b = dict(a, estimator="matching")
+    out = collect_estimates([pd.DataFrame([a]), pd.DataFrame([b])])
+    assert list(out["estimator"]) == ["ols", "matching"]
+    with pytest.raises(ValueError, match="share the same description"):
+        collect_estimates([pd.DataFrame([a]), pd.DataFrame([a])])

@@ -123,3 +123,22 @@ def estimates_frame(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.Data
     for c in _INT:
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
     return df.reset_index(drop=True)
+
+
+def collect_estimates(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate stages' estimate tables into one, in the tidy schema.
+
+    Raises
+    ------
+    ValueError
+        If two rows describe the same estimate (same estimand_id, outcome,
+        treatment, estimand, estimator, sample, fixed_effects and cov_type).
+    """
+    frames = [estimates_frame(p) for p in parts]
+    out = pd.concat(frames, ignore_index=True) if frames else estimates_frame([])
+    key = list(_TEXT)
+    dup = out.duplicated(key, keep=False)
+    if dup.any():
+        raise ValueError(f"{int(dup.sum())} estimate rows share the same description, e.g.\n"
+                         f"{out.loc[dup, key].head().to_string()}")
+    return out

@@ -32,6 +32,19 @@ def truth_inputs(wildcards):
     return []
 
 
+# Stages that contribute estimate rows: each writes results/models/parts/<name>.csv (tidy schema)
+# and results/models/samples/<name>.parquet (sample, outcome, student_id, recovery_record_id, online).
+ESTIMATE_PARTS = ["ocr"]
+
+
+def estimate_parts():
+    return expand("results/models/parts/{part}.csv", part=ESTIMATE_PARTS)
+
+
+def estimate_samples():
+    return expand("results/models/samples/{part}.parquet", part=ESTIMATE_PARTS)
+
+
 def final_outputs():
     out = [
         "results/data",

@@ -3,8 +3,8 @@ rule models:
         cohort="results/cohort/cohort.parquet",
         matched="results/matching/matched.parquet",
     output:
-        estimates="results/models/estimates.csv",
-        samples="results/models/samples.parquet",
+        estimates="results/models/parts/ocr.csv",
+        samples="results/models/samples/ocr.parquet",
     params:
         outcomes=config["models"]["outcomes"],
         matching=config["matching"],
@@ -14,3 +14,18 @@ rule models:
         "results/logs/models.log",
     script:
         "../scripts/models.py"
+
+
+rule estimates:
+    input:
+        parts=estimate_parts(),
+        samples=estimate_samples(),
+    output:
+        estimates="results/models/estimates.csv",
+        samples="results/models/samples.parquet",
+    conda:
+        "../../environment.yml"
+    log:
+        "results/logs/estimates.log",
+    script:
+        "../scripts/estimates.py"
