@@ -32,3 +32,32 @@ def balance_gate(table: pd.DataFrame, threshold: float) -> pd.DataFrame:
     })
     out["flagged"] = out["smd_after"].abs() > threshold
     return out
+
+
+def common_support(data: pd.DataFrame, treatment: str, distance: str) -> pd.DataFrame:
+    """The common-support region of the distance and how many units fall outside it.
+
+    Notes
+    -----
+    The region is ``[max(min_1, min_0), min(max_1, max_0)]`` where ``min_g`` and
+    ``max_g`` are the smallest and largest distance in group ``g`` (the
+    "min-max" rule of Dehejia and Wahba). Units outside it have no comparable
+    unit in the other group; matching with a caliper drops most of them.
+
+    Returns
+    -------
+    DataFrame
+        One row per group (``treated``, ``control``) with ``n``, ``min``,
+        ``max``, ``support_low``, ``support_high``, ``n_below`` and ``n_above``.
+    """
+    d = data[distance].astype(float)
+    t = data[treatment].astype(float) == 1
+    lo = max(d[t].min(), d[~t].min())
+    hi = min(d[t].max(), d[~t].max())
+    rows = []
+    for name, mask in (("treated", t), ("control", ~t)):
+        x = d[mask]
+        rows.append({"group": name, "n": int(mask.sum()), "min": float(x.min()), "max": float(x.max()),
+                     "support_low": float(lo), "support_high": float(hi),
+                     "n_below": int((x < lo).sum()), "n_above": int((x > hi).sum())})
+    return pd.DataFrame(rows)

@@ -39,6 +39,7 @@ rule balance:
     output:
         table="results/matching/balance.csv",
         gate="results/matching/balance_gate.csv",
+        support="results/matching/common_support.csv",
         love=multiext("results/public/figures/love_plot", ".png", ".svg"),
         overlap=multiext("results/public/figures/propensity_overlap", ".png", ".svg"),
     params:

@@ -5,7 +5,7 @@ import pandas as pd
 
 from credit_recovery.balance import balance_before_after, love_plot, overlap_plot
 from credit_recovery.design import impute_missing
-from credit_recovery.matching_report import balance_gate, matched_weights
+from credit_recovery.matching_report import balance_gate, common_support, matched_weights
 from credit_recovery.pipeline import start_log, write_csv
 from credit_recovery.plotting import save_figure
 
@@ -19,6 +19,7 @@ table = balance_before_after(scores, "online", covariates + ["logit"], weights)
 flat = table.copy()
 flat.columns = [f"{a}_{b}" for a, b in flat.columns]
 write_csv(flat.reset_index(), snakemake.output.table)
+write_csv(common_support(scores, "online", "propensity"), snakemake.output.support)
 gate = balance_gate(table, opt["smd_threshold"])
 write_csv(gate, snakemake.output.gate)
 save_figure(love_plot(table), snakemake.output.love[0][: -len(".png")],
