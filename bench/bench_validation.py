@@ -2,7 +2,7 @@
 import sys, time, statistics, tempfile
 from pathlib import Path
 import numpy as np, pandas as pd
-sys.path.insert(0, "/work/main/tests")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from extract_factory import tiny_extract
 from credit_recovery import validate_tables, read_extract, write_extract
 
