@@ -188,6 +188,9 @@ from credit_recovery.engagement import (  # noqa: E402
     sessions_sql,
 )
 
+import duckdb  # noqa: E402
+
+CON = duckdb.connect()  # one connection for the many small hypothesis cases (a new one costs ~0.1 s)
 TYPES = list(EVENT_CODES)
 # bases near DST changes (US 2014: 9 March, 2 November) and at local midnight / school-day edges
 BASES = [pd.Timestamp(x) for x in ("2014-03-09T07:40:00Z", "2014-11-02T05:50:00Z", "2014-03-10T12:20:00Z",
@@ -244,10 +247,10 @@ PARAMS = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events=event_logs(), params=PARAMS)
 def test_sessions_match_pandas_reference(events, params):
-    got = sessionize(events, **params)
+    got = sessionize(events, con=CON, **params)
     want = reference_sessionize(events, **params)
     assert list(got.columns) == [c for c in SESSION_COLUMNS if c != "school_year"]
     assert_sessions_equal(got, want)
@@ -262,15 +265,15 @@ def test_sessions_match_pandas_reference(events, params):
     assert (got["idle_minutes"] <= got["span_minutes"]).all()
     assert (got["active_minutes"] <= got["n_events"].clip(lower=1).sub(1) * params["idle_threshold_minutes"] + 1e-9).all()
     # row order and duplicated rows do not matter
-    again = sessionize(events.iloc[::-1].reset_index(drop=True), **params)
+    again = sessionize(events.iloc[::-1].reset_index(drop=True), con=CON, **params)
     assert_sessions_equal(got, again)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events=event_logs())
 def test_features_match_pandas_reference(events):
-    sessions = sessionize(events)
-    got = engagement_features(sessions)
+    sessions = sessionize(events, con=CON)
+    got = engagement_features(sessions, con=CON)
     want = reference_features(sessions)
     assert list(got.columns) == [c for c in FEATURE_COLUMNS if c not in ("school_year", "subject")]
     assert_features_equal(got, want)
@@ -469,3 +472,23 @@ def test_missing_columns_are_reported():
 def test_config_is_validated_in_one_place():
     cfg = EngagementConfig(weekdays=(4, 0, 0), holidays=["2014-01-01", "2014-01-01"])
     assert cfg.weekdays == (0, 4) and cfg.holidays == (dt.date(2014, 1, 1),)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=event_logs(max_events=25), years=st.lists(st.sampled_from([2014, 2015, 2016]), min_size=3, max_size=3))
+def test_by_school_year_gives_the_same_sessions(events, years):
+    sy = events["course_record_id"].map({"c0": years[0], "c1": years[1], "c2": years[2]})
+    ev = events.assign(school_year=sy.astype("int64"))
+    one = sessionize(ev, con=CON, by_school_year=False)
+    per_year = sessionize(ev, con=CON, by_school_year=True)
+    assert list(per_year.columns) == list(SESSION_COLUMNS)
+    assert_sessions_equal(per_year, one)
+    assert_sessions_equal(per_year, reference_sessionize(ev))
+    assert_sessions_equal(sessionize(ev, con=CON, output="arrow").to_pandas(), one)
+
+
+def test_empty_log_gives_empty_tables():
+    ev = _ev([(1, "2014-10-06T14:00:00Z", "login")]).iloc[:0]
+    s = sessionize(ev)
+    assert len(s) == 0 and list(s.columns) == [c for c in SESSION_COLUMNS if c != "school_year"]
+    assert len(engagement_features(s)) == 0
