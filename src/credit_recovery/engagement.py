@@ -89,7 +89,7 @@ _OUTPUTS = ("pandas", "arrow", "relation")
 _EVENT_CODES = ("login", "logout", "click", "activity_completed", "quiz_submitted", "test_submitted")
 _DEDUP = ("event_id", "exact")
 _DEDUP_SQL = {
-    "event_id": """dup_ids AS (SELECT event_id FROM ev GROUP BY event_id HAVING count(*) > 1),
+    "event_id": """dup_ids AS (SELECT event_id FROM raw GROUP BY event_id HAVING count(*) > 1),
 ev1 AS (  -- rows sharing an event_id are one event: keep the earliest (then by type, score, key)
     SELECT * FROM ev ANTI JOIN dup_ids USING (event_id)
     UNION ALL
@@ -314,7 +314,7 @@ def sessions_sql(source: str, cfg: EngagementConfig | None = None, *, has_school
     pass_mark = float(cfg.pass_mark)
     start = "make_timestamp(t0)::TIMESTAMPTZ"
     return f"""
-WITH raw AS (
+WITH raw AS NOT MATERIALIZED (
     SELECT student_id::VARCHAR AS student_id, course_record_id::VARCHAR AS course_record_id, {sy_raw}
            event_id::BIGINT AS event_id, epoch_us("timestamp"::TIMESTAMPTZ) AS t,
            (CASE event_type::VARCHAR {codes} ELSE {len(_EVENT_CODES)} END)::TINYINT AS et,
@@ -326,7 +326,7 @@ keys AS (  -- one integer key per student-course
            (row_number() OVER (ORDER BY student_id, course_record_id))::INTEGER AS k
     FROM raw GROUP BY student_id, course_record_id
 ),
-ev AS (SELECT k, event_id, t, et, score FROM raw JOIN keys USING (student_id, course_record_id)),
+ev AS NOT MATERIALIZED (SELECT k, event_id, t, et, score FROM raw JOIN keys USING (student_id, course_record_id)),
 {dedup}
 lagged AS (
     SELECT *, t - lag(t) OVER w AS gap, lag(et) OVER w AS prev_et, lag(event_id) OVER w AS prev_id,
