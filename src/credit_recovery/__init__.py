@@ -59,6 +59,8 @@ _EXPORTS: dict[str, str] = {
     # engagement analytics
     "sessionize": "engagement",
     "engagement_features": "engagement",
+    "fit_typology": "typology",
+    "TypologyResult": "typology",
     # privacy and provenance
     "scan_public_files": "privacy",
     "suppress_small_cells": "privacy",
