@@ -396,8 +396,8 @@ def test_input_time_zone_and_container_do_not_matter():
     want = sessionize(ev)
     local = ev.assign(timestamp=ev["timestamp"].dt.tz_convert("America/Chicago"))
     assert_sessions_equal(sessionize(local), want)
-    assert_sessions_equal(sessionize(pa.Table.from_pandas(ev)).to_pandas() if False else
-                          sessionize(pa.Table.from_pandas(ev), output="arrow").to_pandas(), want)
+    assert_sessions_equal(sessionize(pa.Table.from_pandas(ev)), want)
+    assert_sessions_equal(sessionize(ev, output="arrow").to_pandas(), want)
     con = duckdb.connect()
     con.register("my_events", ev)
     assert_sessions_equal(sessionize("my_events", con=con), want)

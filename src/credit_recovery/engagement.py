@@ -399,6 +399,7 @@ def sessionize(
         The ``platform_events`` table (``event_id``, ``student_id``,
         ``course_record_id``, ``timestamp``, ``event_type``, ``score``;
         optionally ``school_year``), or the name of a table/view in ``con``.
+        A relation must belong to ``con`` (pass the connection that made it).
         Time-zone-naive timestamps are read as UTC.
     session_gap_minutes : float
         A gap longer than this (strictly) starts a new session.
