@@ -343,3 +343,14 @@ def test_invariances(seed, shift, scale):
     np.testing.assert_allclose(res.params["x"] * scale, base.params["x"], rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(res.std_errors["x"] * scale, base.std_errors["x"], rtol=1e-6)
     np.testing.assert_allclose(res.params["z"], base.params["z"], rtol=1e-6, atol=1e-9)
+
+
+def test_cr2_iterative_projection_path_matches_dense(monkeypatch):
+    import credit_recovery.fixed_effects as fe_mod
+
+    df = _panel(n_units=20, seed=9).sample(frac=0.85, random_state=1)
+    dense = fit_fixed_effects(df, "y ~ x + z | unit + year", cluster="school", cov_type="cr2")
+    monkeypatch.setattr(fe_mod, "CR2_DENSE_LEVELS", 0)
+    iterative = fit_fixed_effects(df, "y ~ x + z | unit + year", cluster="school", cov_type="cr2")
+    pd.testing.assert_series_equal(dense.std_errors, iterative.std_errors, rtol=1e-7)
+    pd.testing.assert_series_equal(dense.df, iterative.df, rtol=1e-7)

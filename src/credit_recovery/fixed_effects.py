@@ -176,6 +176,22 @@ def _codes(frame: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:
     return pd.factorize(code, sort=False)[0].astype(np.int64)
 
 
+#: Convergence tolerance of the iterative absorption (max abs change between iterations).
+ABSORB_TOL: float = 1e-10
+
+
+def _hdfe_options(n_fe: int, weighted: bool) -> dict[str, Any]:
+    """pyhdfe.create options: exact within transform for one fixed effect; otherwise
+    alternating projections, symmetric Kaczmarz with conjugate-gradient acceleration
+    (non-accelerated when weighted: pyhdfe supports weights only there)."""
+    if n_fe == 1:
+        return {"residualize_method": "within"}
+    opts: dict[str, Any] = {"tol": ABSORB_TOL, "iteration_limit": 100_000}
+    if not weighted:
+        opts.update(transform="symmetric", acceleration="cg")
+    return {"residualize_method": "map", "options": opts}
+
+
 class _Absorber:
     """M_D: residualize columns on the fixed effects, in the sqrt(w)-scaled space."""
 
@@ -187,15 +203,9 @@ class _Absorber:
         if fe_codes is not None:
             import pyhdfe
 
-            opts: dict[str, Any] | None = None
-            method = "within" if fe_codes.shape[1] == 1 else "map"
-            if method == "map":
-                opts = {"tol": 1e-11, "iteration_limit": 100_000}
-                if weights is not None:
-                    opts["acceleration"] = "none"
             self._alg = pyhdfe.create(
                 fe_codes, drop_singletons=False, compute_degrees=False,
-                residualize_method=method, options=opts,
+                **_hdfe_options(fe_codes.shape[1], weighted=weights is not None),
             )
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
@@ -226,10 +236,14 @@ def _fe_degrees(fe_codes: np.ndarray | None, clusters: np.ndarray | None) -> int
 
 def _group_sum(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
     """Sum the rows of ``values`` (N x k) within groups -> (n_groups x k)."""
+    from scipy import sparse
+
     values = np.asarray(values, dtype=float)
     v2 = values.reshape(values.shape[0], -1)
-    out = np.zeros((n_groups, v2.shape[1]))
-    np.add.at(out, codes, v2)
+    ind = sparse.csr_matrix(
+        (np.ones(codes.size), (codes, np.arange(codes.size))), shape=(n_groups, codes.size)
+    )
+    out = np.asarray(ind @ v2)
     return out.reshape((n_groups,) + values.shape[1:])
 
 
@@ -252,11 +266,23 @@ def _wild_weights(n_clusters: int, reps: int, kind: str, seed: int) -> np.ndarra
 # ---------------------------------------------------------------------------
 # covariance estimators
 # ---------------------------------------------------------------------------
+#: Largest total number of fixed-effect levels for which CR2 projects on the
+#: dummies exactly (dense (D'D)^+); above it the projection is iterative.
+CR2_DENSE_LEVELS: int = 2000
+
+
 def _cr2(
     xt: np.ndarray, e: np.ndarray, codes: np.ndarray, n_clusters: int, bread: np.ndarray,
-    absorb: _Absorber, max_cluster_size: int,
+    absorb: _Absorber, max_cluster_size: int, fe_codes: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """CR2 covariance and Bell-McCaffrey degrees of freedom (one per coefficient)."""
+    """CR2 covariance and Bell-McCaffrey degrees of freedom (one per coefficient).
+
+    ``(M_D)_gg`` and ``M_D E_g p_g`` come from the dummies D directly when the fixed
+    effects have at most :data:`CR2_DENSE_LEVELS` levels in total
+    (``M_D = I - D (D'D)^+ D'``), otherwise from absorbing unit vectors.
+    """
+    from scipy import sparse
+
     n, p = xt.shape
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(n_clusters + 1))
@@ -272,10 +298,24 @@ def _cr2(
             f"cov_type='cr2' degrees of freedom need an N x G x K array ({n} x {n_clusters} x {p}); "
             "too large: use cov_type='clustered' (many clusters) or 'wild' (few clusters)"
         )
+    D = Ginv = W = None
+    dense = True
+    if fe_codes is not None:
+        levels = [int(fe_codes[:, k].max()) + 1 for k in range(fe_codes.shape[1])]
+        dense = sum(levels) <= CR2_DENSE_LEVELS
+        if dense:
+            D = sparse.hstack([
+                sparse.csr_matrix((np.ones(n), (np.arange(n), fe_codes[:, k])), shape=(n, L))
+                for k, L in enumerate(levels)
+            ]).tocsr()
+            Ginv = np.linalg.pinv((D.T @ D).toarray(), hermitian=True)
+            W = np.zeros((D.shape[1], n_clusters, p))
+            fe_levels = fe_codes + np.concatenate([[0], np.cumsum(levels)[:-1]])[None, :]
     xb = xt @ bread  # N x p : rows x_i' (X'X)^-1
     meat_scores = np.zeros((n_clusters, p))
     F = np.zeros((n, n_clusters, p))
-    batch = max(1, 2048)
+    Q = np.zeros((n_clusters, p, p))
+    batch = 2048
     g = 0
     while g < n_clusters:
         # clusters g..h-1 in this batch, at most `batch` columns
@@ -283,14 +323,26 @@ def _cr2(
         while h < n_clusters and bounds[h + 1] - bounds[g] <= batch:
             h += 1
         rows = order[bounds[g]:bounds[h]]
-        E = np.zeros((n, rows.size))
-        E[rows, np.arange(rows.size)] = 1.0
-        R = absorb(E)  # M_D E, N x cols
+        R = None
+        if not dense:
+            E = np.zeros((n, rows.size))
+            E[rows, np.arange(rows.size)] = 1.0
+            R = absorb(E)  # M_D E, N x cols
         for c in range(g, h):
             lo, hi = bounds[c] - bounds[g], bounds[c + 1] - bounds[g]
             idx = rows[lo:hi]
-            Rg = R[:, lo:hi]
-            ihg = Rg[idx, :] - xt[idx] @ bread @ xt[idx].T  # I - H_gg
+            if R is not None:
+                mdgg = R[idx, lo:hi]
+            elif D is not None:
+                # (D Ginv D')_ab = sum over fixed-effect pairs of Ginv[level_a, level_b]
+                lv = fe_levels[idx]  # n_g x n_fe column indices into D
+                mdgg = np.eye(idx.size)
+                for k1 in range(lv.shape[1]):
+                    for k2 in range(lv.shape[1]):
+                        mdgg -= Ginv[np.ix_(lv[:, k1], lv[:, k2])]
+            else:
+                mdgg = np.eye(idx.size)
+            ihg = mdgg - xt[idx] @ bread @ xt[idx].T  # I - H_gg
             ihg = (ihg + ihg.T) / 2
             vals, vecs = np.linalg.eigh(ihg)
             keep = vals > 1e-10 * max(vals.max(), 1.0)
@@ -299,8 +351,19 @@ def _cr2(
             A = (vecs * inv_sqrt) @ vecs.T
             meat_scores[c] = xt[idx].T @ (A @ e[idx])
             pg = A @ xb[idx]  # n_g x p, columns p_g for each coefficient
-            F[:, c, :] = Rg @ pg - xb @ (xt[idx].T @ pg)
+            if R is not None:
+                F[:, c, :] = R[:, lo:hi] @ pg
+            else:
+                F[idx, c, :] = pg
+                if D is not None:
+                    for k1 in range(lv.shape[1]):
+                        np.add.at(W[:, c, :], lv[:, k1], pg)  # D_g' p_g
+            Q[c] = xt[idx].T @ pg
         g = h
+    # f_g = M_D E_g p_g - X B X_g' p_g, the second term for all clusters at once
+    F -= (xb @ Q.transpose(1, 0, 2).reshape(p, n_clusters * p)).reshape(n, n_clusters, p)
+    if W is not None:  # M_D E_g p_g = E_g p_g - D (D'D)^+ D_g' p_g
+        F -= np.asarray(D @ (Ginv @ W.reshape(W.shape[0], -1))).reshape(n, n_clusters, p)
     cov = bread @ (meat_scores.T @ meat_scores) @ bread
     dfs = np.empty(p)
     for k in range(p):
@@ -354,6 +417,12 @@ def _wild_pieces(
     r = bread[j]
     xr_row = xt @ r  # (X r)_i
     B = _group_sum(xr_row[:, None] * xt, codes, n_clusters)  # G x p : r' X_g' X_g
+    Rq = None
+    if not nested:
+        # a_gh = (X r 1_g)' M_D (z 1_h) = (M_D (X r 1_g))' (z 1_h): one absorption of G columns
+        Zq = np.zeros((xt.shape[0], n_clusters))
+        Zq[np.arange(xt.shape[0]), codes] = xr_row
+        Rq = absorb(Zq)
     parts = []
     for z in (U[:, 0], U[:, 1]):
         S = _group_sum(xt * z[:, None], codes, n_clusters)  # G x p : X_h' z_h
@@ -361,10 +430,7 @@ def _wild_pieces(
         if nested:
             a = np.diag(delta)
         else:
-            Z = np.zeros((xt.shape[0], n_clusters))
-            Z[np.arange(xt.shape[0]), codes] = z
-            Rz = absorb(Z)
-            a = _group_sum(xr_row[:, None] * Rz, codes, n_clusters)  # a_gh
+            a = _group_sum(Rq * z[:, None], codes, n_clusters).T  # a_gh
         C = a - B @ bread @ S.T
         parts.append((delta @ V, C @ V))
     (n0, c0), (n1, c1) = parts
@@ -721,7 +787,12 @@ def fit_fixed_effects(
             pd.Series(y, name=spec.outcome), X, absorb=absorb,
             weights=None if w is None else pd.Series(w),
         )
-        res = model.fit(cov_type="unadjusted", use_cache=False)
+        if w is None:
+            res = model.fit(cov_type="unadjusted", use_cache=False, method="hdfe",
+                            absorb_options=_hdfe_options(fe_codes.shape[1], weighted=False))
+        else:  # linearmodels absorbs weighted models with LSMR
+            res = model.fit(cov_type="unadjusted", use_cache=False, method="lsmr",
+                            absorb_options={"atol": 1e-12, "btol": 1e-12})
         beta = res.params.reindex(names).to_numpy(dtype=float)
         xt = model.absorbed_exog[names].to_numpy(dtype=float)
         yt = model.absorbed_dependent.to_numpy(dtype=float).ravel()
@@ -768,7 +839,7 @@ def fit_fixed_effects(
         cov = factor * bread @ (s.T @ s) @ bread
         dfs[:] = n_clusters - 1
     else:  # cr2
-        cov, dfs = _cr2(xt, e, codes, n_clusters, bread, absorber, max_cluster_size)
+        cov, dfs = _cr2(xt, e, codes, n_clusters, bread, absorber, max_cluster_size, fe_codes)
     se = np.sqrt(np.diag(cov))
 
     if cov_type == "wild":
