@@ -16,6 +16,7 @@ include: "workflow/rules/matching.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/validation.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/validation_mc.smk"
 
 
 rule all:

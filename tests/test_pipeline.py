@@ -84,6 +84,8 @@ def test_same_config_gives_byte_identical_tables(run1, run2):
               "truth/unit_effects.parquet", "cohort/cohort.parquet", "cohort/ledger.parquet",
               "matching/matched.parquet", "matching/balance.csv", "models/estimates.csv",
               "validation/truth_vs_estimates.csv", "public/estimates.csv", "public/brief.html",
+              "models/effect_sizes.csv", "public/effect_sizes.csv", "public/tables/estimates_table.md",
+              "public/tables/estimates_table.tex", "public/figures/forest_plot.svg", "public/figures/event_study.png",
               "public/figures/cohort_flow.png", "public/figures/love_plot.svg"]
     for t in tables:
         assert _digest(run1 / "results" / t) == _digest(run2 / "results" / t), t
@@ -125,3 +127,13 @@ def test_config_is_validated_before_any_job(tmp_path):
     assert proc.returncode != 0
     assert "biggest" in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_every_estimate_with_an_estimand_gets_its_truth(run1):
+    r = run1 / "results"
+    est = pd.read_csv(r / "models/estimates.csv", keep_default_na=False)
+    with_id = est[est["estimand_id"] != ""]
+    assert {"matched_fe", "panel", "online"} <= set(with_id["sample"])
+    val = pd.read_csv(r / "validation/truth_vs_estimates.csv")
+    assert len(val) == len(with_id)
+    assert val["n_truth"].gt(0).all() and val["truth"].notna().all()

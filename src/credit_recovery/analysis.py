@@ -1,7 +1,7 @@
 """Effect estimates drawn by the pipeline's models rule, and their comparison with planted truth."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -101,8 +101,15 @@ def matched_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covariates
     rows = []
     for y in outcomes:
         d = matched[matched[y].notna()]
-        for covs in ([None, list(covariates)] if covariates else [None]):
-            r = estimate_att(d, y, treatment, covs, replace=replace)
+        # g-computation interacts covariates with treatment: keep those that vary within both groups
+        varying = [c for c in (covariates or []) if d.groupby(treatment)[c].nunique().min() > 1]
+        for covs in ([None, varying] if varying else [None]):
+            try:
+                r = estimate_att(d, y, treatment, covs, replace=replace)
+            except ValueError as err:  # rank-deficient adjusted design (tiny samples): no adjusted row
+                if covs is None or "rank deficient" not in str(err):
+                    raise
+                continue
             r = dict(r.iloc[0]) if isinstance(r, pd.DataFrame) else dict(r)
             r["estimand_id"] = OCR_ESTIMANDS.get(y, "")
             r["sample"] = "matched"
@@ -111,10 +118,85 @@ def matched_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covariates
 
 
 def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[str],
-               covariates: Sequence[str], replace: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All estimates of the models stage and the units behind each (for validation against truth)."""
-    est = pd.concat([naive_estimates(cohort, outcomes),
-                     matched_estimates(matched, outcomes, covariates, replace=replace)], ignore_index=True)
-    samples = pd.concat([estimate_samples(cohort, outcomes, "cohort"),
-                         estimate_samples(matched, outcomes, "matched")], ignore_index=True)
-    return estimates_frame(est), samples
+               covariates: Sequence[str], replace: bool = False,
+               options: Mapping[str, Any] | None = None,
+               design_covariates: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Online vs classroom estimates of the ``models`` rule and the units behind each.
+
+    Parameters
+    ----------
+    cohort, matched : DataFrame
+        The cohort and the matched sample (with imputed covariates).
+    outcomes : sequence of str
+    covariates : sequence of str
+        Numeric covariates for the matched ATT's regression adjustment.
+    replace : bool
+        Whether matching was with replacement.
+    options : mapping, optional
+        ``models`` config section; enables the matched school-by-year FE
+        specification (:func:`credit_recovery.specifications.matched_fe_estimates`).
+    design_covariates : sequence of str, optional
+        Covariates of the FE specification (categoricals allowed); default ``covariates``.
+
+    Returns
+    -------
+    (estimates, samples)
+        Naive (sample ``cohort``), matched ATT without and with covariates
+        (``matched``) and, with ``options``, matched FE (``matched_fe``).
+    """
+    est = [naive_estimates(cohort, outcomes), matched_estimates(matched, outcomes, covariates, replace=replace)]
+    samples = [estimate_samples(cohort, outcomes, "cohort"), estimate_samples(matched, outcomes, "matched")]
+    if options is not None:
+        from credit_recovery.specifications import matched_fe_estimates
+
+        e, s = matched_fe_estimates(matched, outcomes, design_covariates or covariates, options)
+        est.append(e)
+        samples.append(s)
+    return estimates_frame(pd.concat(est, ignore_index=True)), pd.concat(samples, ignore_index=True)
+
+
+def run_panel_models(student_years: pd.DataFrame, course_records: pd.DataFrame, cohort: pd.DataFrame,
+                     options: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Student fixed-effects panel and event study (:mod:`credit_recovery.panel`) for the configured outcomes."""
+    from credit_recovery.panel import build_panel, panel_estimates
+    from credit_recovery.specifications import resolve_model_options
+
+    opt = resolve_model_options(options)
+    panel = build_panel(student_years, course_records, cohort)
+    return panel_estimates(panel, opt["panel_outcomes"], opt)
+
+
+def run_mentor_models(cohort: pd.DataFrame, events: pd.DataFrame | None, covariates: Sequence[str],
+                      options: Mapping[str, Any] | None = None,
+                      pass_mark: float = 60.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mentor support among online takers and the three-way IPW comparison.
+
+    Parameters
+    ----------
+    cohort : DataFrame
+        The cohort with imputed covariates.
+    events : DataFrame or None
+        Platform events (for tests taken and test pass rate); ``None`` skips
+        those outcomes.
+    covariates : sequence of str
+        Baseline covariates of the multinomial propensity model.
+    options : mapping, optional
+        ``models`` config section.
+    pass_mark : float
+        ``engagement.pass_mark``.
+    """
+    from credit_recovery.specifications import (course_test_stats, mentor_estimates, resolve_model_options,
+                                                three_way_ipw_estimates)
+
+    opt = resolve_model_options(options)
+    outcomes = list(opt["mentor_outcomes"])
+    stats_ = None
+    if events is not None:
+        stats_ = course_test_stats(events, pass_mark)
+    else:
+        outcomes = [y for y in outcomes if y not in ("tests_taken", "test_pass_rate")]
+    e1, s1 = mentor_estimates(cohort, outcomes, stats_, opt)
+    three = [y for y in opt["outcomes"] if y in cohort.columns]
+    e2, s2 = three_way_ipw_estimates(cohort, three, covariates, opt)
+    return (estimates_frame(pd.concat([e1, e2], ignore_index=True)),
+            pd.concat([s1, s2], ignore_index=True))

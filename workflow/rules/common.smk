@@ -34,7 +34,7 @@ def truth_inputs(wildcards):
 
 # Stages that contribute estimate rows: each writes results/models/parts/<name>.csv (tidy schema)
 # and results/models/samples/<name>.parquet (sample, outcome, student_id, recovery_record_id, online).
-ESTIMATE_PARTS = ["ocr"]
+ESTIMATE_PARTS = ["ocr", "panel", "mentor"]
 
 
 def estimate_parts():
@@ -51,6 +51,7 @@ def final_outputs():
         "results/cohort/cohort.parquet",
         "results/matching/balance.csv",
         "results/models/estimates.csv",
+        "results/models/effect_sizes.csv",
         "results/public/estimates.csv",
         "results/public/brief.html",
         "results/manifest.json",

@@ -8,12 +8,49 @@ rule models:
     params:
         outcomes=config["models"]["outcomes"],
         matching=config["matching"],
+        models=config["models"],
     conda:
         "../../environment.yml"
     log:
         "results/logs/models.log",
     script:
         "../scripts/models.py"
+
+
+rule models_panel:
+    input:
+        data="results/data",
+        cohort="results/cohort/cohort.parquet",
+    output:
+        estimates="results/models/parts/panel.csv",
+        samples="results/models/samples/panel.parquet",
+    params:
+        models=config["models"],
+    conda:
+        "../../environment.yml"
+    log:
+        "results/logs/models_panel.log",
+    script:
+        "../scripts/models_panel.py"
+
+
+rule models_mentor:
+    input:
+        data="results/data",
+        cohort="results/cohort/cohort.parquet",
+    output:
+        estimates="results/models/parts/mentor.csv",
+        samples="results/models/samples/mentor.parquet",
+    params:
+        models=config["models"],
+        covariates=config["matching"]["covariates"],
+        pass_mark=config["engagement"]["pass_mark"],
+    conda:
+        "../../environment.yml"
+    log:
+        "results/logs/models_mentor.log",
+    script:
+        "../scripts/models_mentor.py"
 
 
 rule estimates:
@@ -29,3 +66,23 @@ rule estimates:
         "results/logs/estimates.log",
     script:
         "../scripts/estimates.py"
+
+
+rule models_tables:
+    input:
+        estimates="results/models/estimates.csv",
+        cohort="results/cohort/cohort.parquet",
+    output:
+        effect_sizes="results/models/effect_sizes.csv",
+        public_effect_sizes="results/public/effect_sizes.csv",
+        tables=multiext("results/public/tables/estimates_table", ".csv", ".md", ".tex"),
+        forest=multiext("results/public/figures/forest_plot", ".png", ".svg"),
+        event_study=multiext("results/public/figures/event_study", ".png", ".svg"),
+    params:
+        min_cell_size=config["privacy"]["min_cell_size"],
+    conda:
+        "../../environment.yml"
+    log:
+        "results/logs/models_tables.log",
+    script:
+        "../scripts/models_tables.py"

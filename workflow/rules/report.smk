@@ -23,6 +23,10 @@ rule privacy:
             multiext("results/public/figures/cohort_flow", ".png", ".svg"),
             multiext("results/public/figures/love_plot", ".png", ".svg"),
             multiext("results/public/figures/propensity_overlap", ".png", ".svg"),
+            "results/public/effect_sizes.csv",
+            multiext("results/public/tables/estimates_table", ".csv", ".md", ".tex"),
+            multiext("results/public/figures/forest_plot", ".png", ".svg"),
+            multiext("results/public/figures/event_study", ".png", ".svg"),
         ],
     output:
         "results/validation/privacy_scan.csv",

@@ -1,4 +1,4 @@
-"""Rule models: effect estimates in the tidy schema (results/models/estimates.csv)."""
+"""Rule models: online vs classroom estimates (naive, matched ATT, matched school-by-year FE)."""
 import pandas as pd
 
 from credit_recovery.analysis import run_models
@@ -10,8 +10,9 @@ cohort = pd.read_parquet(snakemake.input.cohort)
 matched = pd.read_parquet(snakemake.input.matched)
 opt = snakemake.params.matching
 _, covariates = impute_missing(matched, opt["covariates"])
-covariates = [c for c in covariates if matched[c].dtype.kind in "biuf" and matched[c].nunique() > 1]
-estimates, samples = run_models(cohort, matched, snakemake.params.outcomes, covariates, replace=opt["replace"])
+numeric = [c for c in covariates if matched[c].dtype.kind in "biuf" and matched[c].nunique() > 1]
+estimates, samples = run_models(cohort, matched, snakemake.params.outcomes, numeric, replace=opt["replace"],
+                                options=dict(snakemake.params.models), design_covariates=covariates)
 write_csv(estimates, snakemake.output.estimates)
 write_parquet(samples, snakemake.output.samples)
 log.info("%d estimates", len(estimates))

@@ -1,0 +1,184 @@
+"""Student fixed-effects panel and event study of online credit recovery.
+
+:func:`build_panel` turns the validated tables and the cohort into a
+student-year panel of the cohort's students (everyone who ever attempted to
+recover a failed core course); :func:`panel_estimates` fits the static
+student fixed-effects model and the event study. See
+``docs/specifications.md`` for why the comparison set is the ever-recoverers.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from credit_recovery.cohort import standardize_scores
+from credit_recovery.estimates import estimates_frame
+from credit_recovery.specifications import (OCR_ESTIMANDS, _fe_kwargs, _samples, fit_used,
+                                            resolve_model_options, units_frame)
+
+__all__ = ["build_panel", "panel_estimates", "event_time_of", "EVENT_TIMES", "PANEL_OUTCOMES"]
+
+#: Event-time bins of the event study (first and last bins are open: <= -3, >= +2); -1 is the reference.
+EVENT_TIMES: tuple[int, ...] = (-3, -2, -1, 0, 1, 2)
+#: Student-year outcomes the panel can model.
+PANEL_OUTCOMES: tuple[str, ...] = ("math", "reading", "credits", "gpa")
+
+
+def _k_name(k: int) -> str:
+    return f"m{-k}" if k < 0 else f"p{k}" if k > 0 else "0"
+
+
+def build_panel(student_years: pd.DataFrame, course_records: pd.DataFrame, cohort: pd.DataFrame) -> pd.DataFrame:
+    """Student-year panel of the cohort's students with event-time indicators.
+
+    Parameters
+    ----------
+    student_years, course_records : DataFrame
+        Validated input tables.
+    cohort : DataFrame
+        The analytic cohort (one row per student: the first recovery episode).
+
+    Returns
+    -------
+    DataFrame
+        One row per student-year of a cohort student: ``student_id,
+        school_id, school_year, grade``, outcomes ``math, reading`` (SD units
+        of the district's grade-by-year distribution, as in the cohort),
+        ``credits, gpa``; ``recovery_record_id`` and ``online`` of the
+        student's cohort episode; ``event_time`` = school year minus the
+        episode's recovery year; bins ``rel_<k>`` (k in :data:`EVENT_TIMES`,
+        ``rel_m3`` = k <= -3, ``rel_p2`` = k >= 2) and their products with
+        ``online`` (``online_<k>``); ``other_recovery`` / ``other_online``:
+        the student retook a course (online) in this year in another
+        episode. Sorted by student and year.
+
+    Notes
+    -----
+    Scores are standardized over *all* student-years of the input, before
+    restricting to cohort students, exactly as the cohort's outcomes are.
+    """
+    sy = student_years.copy()
+    z = standardize_scores(sy)
+    sy = sy.assign(math=z["math_z"], reading=z["reading_z"], credits=sy["credits_earned"].astype(float),
+                   gpa=sy["gpa"].astype(float))
+    units = cohort[["student_id", "recovery_record_id", "school_year", "online"]].rename(
+        columns={"school_year": "event_year"})
+    p = sy[["student_id", "school_id", "school_year", "grade", "math", "reading", "credits", "gpa"]].merge(
+        units, on="student_id", how="inner", validate="many_to_one")
+    p["online"] = p["online"].astype(int)
+    p["event_time"] = (p["school_year"] - p["event_year"]).astype(int)
+    rec = course_records[course_records["attempt"] == "recovery"][["student_id", "school_year", "delivery"]]
+    flags = (rec.assign(rec=1.0, onl=(rec["delivery"] == "online").astype(float))
+             .groupby(["student_id", "school_year"])[["rec", "onl"]].max().reset_index())
+    p = p.merge(flags, on=["student_id", "school_year"], how="left")
+    other = p["event_time"] != 0
+    p["other_recovery"] = (p["rec"].fillna(0) * other).astype(float)
+    p["other_online"] = (p["onl"].fillna(0) * other).astype(float)
+    p = p.drop(columns=["rec", "onl"])
+    k = p["event_time"].clip(EVENT_TIMES[0], EVENT_TIMES[-1])
+    for t in EVENT_TIMES:
+        p[f"rel_{_k_name(t)}"] = (k == t).astype(float)
+        p[f"online_{_k_name(t)}"] = p[f"rel_{_k_name(t)}"] * p["online"]
+    return p.sort_values(["student_id", "school_year"], kind="stable").reset_index(drop=True)
+
+
+STATIC_TERMS = ("online_0", "online_m1", "rel_m1", "rel_0", "other_recovery", "other_online")
+EVENT_TERMS = tuple(f"online_{_k_name(t)}" for t in EVENT_TIMES if t != -1) + (
+    "rel_m2", "rel_m1", "rel_0", "rel_p1", "other_recovery", "other_online")
+
+
+def panel_estimates(panel: pd.DataFrame, outcomes: Sequence[str] = PANEL_OUTCOMES,
+                    options: Mapping[str, Any] | None = None,
+                    event_study: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    r"""Student fixed-effects estimates of online vs classroom recovery, and the event study.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        :func:`build_panel`.
+    outcomes : sequence of str
+        Subset of :data:`PANEL_OUTCOMES`.
+    options : mapping, optional
+        ``models`` config section (cluster, cov_type, bootstrap settings).
+    event_study : bool
+        Also fit the event study.
+
+    Returns
+    -------
+    (estimates, samples)
+        Static model: one row per outcome, treatment ``online_0``,
+        ``estimand_id`` ``ocr_<outcome>``, sample ``panel``. Event study:
+        treatments ``online_m3, online_m2, online_0, online_p1, online_p2``
+        (event times <= -3, -2, 0, +1, >= +2; reference -1); the event-time-0
+        row carries ``estimand_id`` for scores (for GPA and credits the
+        reference year is the failure year, whose dip delivery is selected
+        on, so only the static model is validated against the truth). Samples: the cohort episodes whose
+        recovery-year row entered the fit (the units whose effects the
+        estimate averages).
+
+    Notes
+    -----
+    Static model, for student *i* in year *t* with event time
+    :math:`k = t - r_i` (:math:`r_i` the cohort episode's recovery year):
+
+    .. math::
+
+        y_{it} = \beta\,D_i 1[k=0] + \delta\,D_i 1[k=-1] + \lambda_0 1[k=0] + \lambda_{-1} 1[k=-1]
+                 + \theta' o_{it} + \alpha_i + \gamma_{s(it),t} + e_{it}
+
+    :math:`D_i` online delivery of the episode, :math:`\alpha_i` student and
+    :math:`\gamma_{s,t}` school-by-year effects, :math:`o_{it}` indicators
+    of other recovery episodes (any, online) in year *t*. :math:`\beta` is
+    the change in the recovery year relative to the student's years other
+    than the failure year, online minus classroom recoverers. The failure
+    year (*k* = -1) carries an Ashenfelter-style dip that is selected on
+    (delivery depends on that year's GPA and absences), so it gets its own
+    online-specific term instead of serving as a baseline. A time-invariant
+    unobserved trait is absorbed by :math:`\alpha_i`.
+
+    Event study: :math:`\sum_{k \ne -1} \beta_k D_i 1[k]` with bins
+    :math:`k \le -3` and :math:`k \ge 2`, common terms
+    :math:`\lambda_k 1[k]` for k = -2..1 (reference: the outer bins),
+    plus :math:`\alpha_i, \gamma_{s,t}, o_{it}`; :math:`\beta_{-3}, \beta_{-2}`
+    show pre-trends. Nuisance terms that are collinear after absorbing the
+    fixed effects (e.g. no other online episodes) are left out. Standard
+    errors clustered by ``options["cluster"]``.
+    """
+    opt = resolve_model_options(options)
+    bad = [y for y in outcomes if y not in PANEL_OUTCOMES]
+    if bad:
+        raise ValueError(f"panel outcomes {bad} are not allowed; allowed values are {list(PANEL_OUTCOMES)}")
+    kw = _fe_kwargs(opt)
+    rows, samples = [], []
+    fe = "student_id + school_id^school_year"
+    for y in outcomes:
+        res, used = fit_used(panel, f"{y} ~ {' + '.join(STATIC_TERMS)} | {fe}", cluster=opt["cluster"],
+                             drop_collinear=["online_0"],
+                             bootstrap_terms=["online_0"] if kw["cov_type"] == "wild" else None, **kw)
+        rows.append(res.to_rows("online_0", outcome=y, estimand_id=OCR_ESTIMANDS.get(y, ""),
+                                estimand="ATT in the recovery year", sample="panel",
+                                estimator="student FE panel, school-by-year FE"))
+        units = used[used["event_time"] == 0]
+        samples.append(units_frame(units, "panel", y))
+        if event_study:
+            terms = [t for t in EVENT_TERMS if t.startswith("online_")]
+            res_e, used_e = fit_used(panel, f"{y} ~ {' + '.join(EVENT_TERMS)} | {fe}", cluster=opt["cluster"],
+                                     drop_collinear=terms,
+                                     bootstrap_terms=terms if kw["cov_type"] == "wild" else None, **kw)
+            er = res_e.to_rows(terms, outcome=y, estimand="difference from event time -1, online - classroom",
+                               sample="panel_es", estimator="student FE event study, school-by-year FE")
+            if y in ("math", "reading"):  # GPA/credits: the reference year is the selected-on dip year
+                er.loc[er["treatment"] == "online_0", "estimand_id"] = OCR_ESTIMANDS.get(y, "")
+            rows.append(er)
+            samples.append(units_frame(used_e[used_e["event_time"] == 0], "panel_es", y))
+    return estimates_frame(pd.concat(rows, ignore_index=True)), _samples(samples)
+
+
+def event_time_of(treatment: str) -> int:
+    """Event time of an event-study treatment name (``online_m2`` -> -2, ``online_p1`` -> 1, ``online_0`` -> 0)."""
+    s = treatment.rsplit("_", 1)[-1]
+    if s == "0":
+        return 0
+    sign = -1 if s[0] == "m" else 1
+    return sign * int(s[1:])

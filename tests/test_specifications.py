@@ -1,0 +1,165 @@
+"""Specifications of the models rules: options, helpers, and each estimator against a brute-force reference."""
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from credit_recovery.specifications import (MODEL_DEFAULTS, course_test_stats, covariate_design, fit_used,
+                                            generalized_propensity, matched_fe_estimates, mentor_estimates,
+                                            resolve_model_options, three_way_ipw_estimates)
+
+CL = {"cov_type": "clustered"}
+
+
+def test_options_validated_in_one_place():
+    assert resolve_model_options(None) == MODEL_DEFAULTS
+    with pytest.raises(ValueError, match=r"allowed values are \['clustered', 'cr2', 'wild'\]"):
+        resolve_model_options({"cov_type": "HC9"})
+    with pytest.raises(ValueError, match="unknown models option"):
+        resolve_model_options({"colour": "red"})
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.sampled_from(["test_submitted", "quiz_submitted", "click"]),
+                          st.one_of(st.none(), st.floats(0, 100))), min_size=1, max_size=40),
+       st.floats(0, 100))
+def test_course_test_stats_equals_brute_force(events, pass_mark):
+    ev = pd.DataFrame(events, columns=["rec", "event_type", "score"])
+    ev["course_record_id"] = "CR" + ev["rec"].astype(str)
+    out = course_test_stats(ev, pass_mark).set_index("course_record_id")
+    for cid in ev["course_record_id"].unique():
+        tests = [s for c, t, s in zip(ev["course_record_id"], ev["event_type"], ev["score"])
+                 if c == cid and t == "test_submitted"]
+        passed = sum(1 for s in tests if s is not None and not np.isnan(s) and s >= pass_mark)
+        assert out.loc[cid, "tests_taken"] == len(tests)
+        assert out.loc[cid, "tests_passed"] == passed
+        if tests:
+            assert out.loc[cid, "test_pass_rate"] == pytest.approx(passed / len(tests))
+        else:
+            assert np.isnan(out.loc[cid, "test_pass_rate"])
+
+
+def test_covariate_design_dummies_and_absorbed():
+    d = pd.DataFrame({"x": [1.0, 2, 3, 4], "c": ["a", "b", "b", "c"], "k": [5.0] * 4, "school_id": list("ABAB"),
+                      "flag": [True, False, True, True]})
+    out, names = covariate_design(d, ["x", "c", "k", "school_id", "flag"], absorbed=["school_id"])
+    assert names == ["x", "cov_c_b", "cov_c_c", "flag"]  # constant k dropped, school absorbed
+    assert out["cov_c_b"].tolist() == [0, 1, 1, 0]
+
+
+def test_fit_used_drops_missing_and_singletons_exactly():
+    rng = np.random.default_rng(0)
+    d = pd.DataFrame({"y": rng.normal(size=30), "x": rng.normal(size=30), "g": list("AAB") * 9 + ["C", "D", "D"],
+                      "cl": np.repeat(np.arange(6), 5)})
+    d.loc[2, "y"] = np.nan
+    res, used = fit_used(d, "y ~ x | g", cluster="cl", cov_type="clustered")
+    assert res.nobs == len(used) == 28  # one missing, one singleton (group C)
+    assert "C" not in set(used["g"]) and 2 not in used.index
+
+
+def test_fit_used_drops_collinear_covariates_but_never_the_treatment():
+    rng = np.random.default_rng(1)
+    d = pd.DataFrame({"y": rng.normal(size=40), "t": rng.integers(0, 2, 40).astype(float),
+                      "z": rng.normal(size=40), "g": np.repeat(np.arange(8), 5), "cl": np.repeat(np.arange(8), 5)})
+    d["z2"] = 2 * d["z"]
+    d["gconst"] = d["g"] * 1.0  # absorbed by the fixed effects
+    res, _ = fit_used(d, "y ~ t + z + z2 + gconst | g", cluster="cl", cov_type="clustered", drop_collinear=["t"])
+    assert list(res.params.index) == ["t", "z"]
+
+
+def _matched_frame(n=1200, effect=-0.3, seed=0):
+    rng = np.random.default_rng(seed)
+    school = rng.integers(0, 12, n)
+    year = rng.integers(2012, 2016, n)
+    x = rng.normal(size=n)
+    cat = rng.choice(["a", "b", "c"], n)
+    online = (rng.random(n) < 1 / (1 + np.exp(-(0.8 * x + 0.2 * school / 12)))).astype(int)
+    y = (effect * online + 0.5 * x + 0.3 * (cat == "b") + 0.1 * school + 0.05 * (year - 2012)
+         + rng.normal(0, 0.5, n))
+    return pd.DataFrame({"student_id": [f"S{i}" for i in range(n)], "recovery_record_id": [f"R{i}" for i in range(n)],
+                         "online": online, "school_id": [f"SCH{s}" for s in school], "school_year": year, "x": x,
+                         "cat": cat, "math": y, "weights": rng.choice([1.0, 2.0], n)})
+
+
+def test_matched_fe_equals_lsdv_wls_and_recovers_effect():
+    d = _matched_frame()
+    est, samples = matched_fe_estimates(d, ["math"], ["x", "cat", "school_id"], CL)
+    # brute force: WLS with school-by-year dummies
+    X = pd.get_dummies(d[["online", "x"]].assign(cat=d["cat"], sy=d["school_id"] + d["school_year"].astype(str)),
+                       columns=["cat", "sy"], drop_first=True, dtype=float)
+    ref = sm.WLS(d["math"], sm.add_constant(X), weights=d["weights"]).fit()
+    assert est.loc[0, "estimate"] == pytest.approx(ref.params["online"], abs=1e-8)
+    assert est.loc[0, "estimand_id"] == "ocr_math" and est.loc[0, "sample"] == "matched_fe"
+    assert abs(est.loc[0, "estimate"] + 0.3) < 0.1
+    assert len(samples) == est.loc[0, "n"] and set(samples["sample"]) == {"matched_fe"}
+
+
+def _online_frame(n=1500, seed=2, effect=0.1):
+    rng = np.random.default_rng(seed)
+    school = rng.integers(0, 10, n)
+    mentor = school * 3 + rng.integers(0, 3, n)
+    supportive = (mentor % 3 == 0) | (mentor % 5 == 0)
+    y = effect * supportive + 0.2 * school + rng.normal(0, 0.4, n)
+    return pd.DataFrame({"student_id": [f"S{i}" for i in range(n)], "recovery_record_id": [f"R{i}" for i in range(n)],
+                         "online": 1, "school_id": [f"SCH{s}" for s in school],
+                         "mentor_supportive": pd.array(supportive, dtype="boolean"),
+                         "mentor_certified": pd.array(rng.random(n) < 0.5, dtype="boolean"),
+                         "credit_recovered": (rng.random(n) < 0.6 + effect * supportive).astype(float), "math": y})
+
+
+def test_mentor_within_school_contrast_equals_ols_with_school_dummies():
+    d = _online_frame()
+    est, samples = mentor_estimates(d, ["math", "credit_recovered"], None, CL)
+    sup = est[est["treatment"] == "supportive"].set_index("outcome")
+    X = pd.get_dummies(d[["school_id"]], drop_first=True, dtype=float).assign(
+        supportive=d["mentor_supportive"].astype(float))
+    ref = sm.OLS(d["math"], sm.add_constant(X)).fit()
+    assert sup.loc["math", "estimate"] == pytest.approx(ref.params["supportive"], abs=1e-8)
+    assert sup.loc["math", "estimand_id"] == "mentor_math"
+    assert est[est["treatment"] == "certified"]["estimand_id"].eq("").all()
+    assert set(samples["outcome"]) == {"math", "credit_recovered"}
+
+
+def test_mentor_test_outcomes_need_test_stats():
+    with pytest.raises(ValueError, match="test_stats"):
+        mentor_estimates(_online_frame(200), ["tests_taken"], None, CL)
+
+
+def test_generalized_propensity_sums_to_one_and_matches_mnlogit():
+    rng = np.random.default_rng(3)
+    d = pd.DataFrame({"x": rng.normal(size=600)})
+    d["g"] = np.argmax(np.column_stack([np.zeros(600), 0.5 * d["x"], -0.5 * d["x"]]) + rng.gumbel(size=(600, 3)),
+                       axis=1)
+    p = generalized_propensity(d, "g", ["x"])
+    assert np.allclose(p.sum(axis=1), 1)
+    ref = sm.MNLogit(d["g"], sm.add_constant(d[["x"]])).fit(disp=False).predict(sm.add_constant(d[["x"]]))
+    assert np.allclose(p.to_numpy(), np.asarray(ref), atol=1e-6)
+
+
+def test_three_way_ipw_contrasts_equal_weighted_group_means():
+    rng = np.random.default_rng(4)
+    n = 1500
+    school = rng.integers(0, 8, n)
+    x = rng.normal(size=n)
+    logits = np.column_stack([np.zeros(n), 0.4 * x, -0.3 * x + 0.1])
+    g = np.argmax(logits + rng.gumbel(size=(n, 3)), axis=1)
+    y = 0.5 * x - 0.2 * (g == 1) - 0.1 * (g == 2) + rng.normal(0, 0.3, n)
+    d = pd.DataFrame({"student_id": [f"S{i}" for i in range(n)], "recovery_record_id": [f"R{i}" for i in range(n)],
+                      "online": (g > 0).astype(int), "school_id": [f"SCH{s}" for s in school],
+                      "school_year": 2014, "x": x,
+                      "mentor_supportive": pd.array(np.where(g == 0, pd.NA, g == 2), dtype="boolean"),
+                      "math": y})
+    est, samples = three_way_ipw_estimates(d, ["math"], ["x"], {"cov_type": "clustered", "ipw_trim": 0.0})
+    e = est.set_index("treatment")["estimate"]
+    # brute force: Hajek means with 1/p from the same multinomial model (x, school dummies)
+    X = pd.get_dummies(d[["x", "school_id"]], columns=["school_id"], drop_first=True, dtype=float)
+    p = np.asarray(sm.MNLogit(g, sm.add_constant(X)).fit(disp=False, maxiter=200).predict(sm.add_constant(X)))
+    w = 1 / p[np.arange(n), g]
+    mu = [np.sum(w[g == k] * y[g == k]) / np.sum(w[g == k]) for k in range(3)]
+    assert e["online_low"] == pytest.approx(mu[1] - mu[0], abs=1e-5)
+    assert e["online_supportive"] == pytest.approx(mu[2] - mu[0], abs=1e-5)
+    assert e["online_supportive vs online_low"] == pytest.approx(mu[2] - mu[1], abs=1e-5)
+    assert abs(e["online_low"] + 0.2) < 0.08
+    assert len(samples) == n

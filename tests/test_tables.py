@@ -1,0 +1,80 @@
+"""Companion effect-size table, regression tables and figures drawn from tidy estimate rows."""
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from credit_recovery.effect_sizes import hedges_g, improvement_index
+from credit_recovery.estimates import estimate_row, estimates_frame
+from credit_recovery.multiple_testing import holm_adjust
+from credit_recovery.privacy import check_public_folder
+from credit_recovery.tables import (SPECIFICATIONS, effect_size_table, event_study_plot, forest_plot,
+                                    public_effect_sizes, regression_table, table_latex, table_markdown)
+
+
+def _rows():
+    rows = []
+    rng = np.random.default_rng(0)
+    for label, (treat, estimator, sample) in SPECIFICATIONS.items():
+        for y in ("math", "reading", "credits", "gpa", "credit_recovered"):
+            rows.append(estimate_row(outcome=y, treatment=treat, estimand="ATT", estimator=estimator, sample=sample,
+                                     estimate=rng.normal(-0.1, 0.05), std_error=0.04, n=500, n_clusters=10))
+    for k in ("online_m3", "online_m2", "online_p1", "online_p2"):
+        rows.append(estimate_row(outcome="math", treatment=k, estimand="event", sample="panel_es",
+                                 estimator="student FE event study, school-by-year FE", estimate=0.01,
+                                 std_error=0.03, n=900))
+    rows.append(estimate_row(outcome="tests_taken", treatment="supportive", estimand="ATE", sample="online",
+                             estimator=SPECIFICATIONS["Supportive mentor"][1], estimate=-0.3, std_error=0.1, n=7))
+    return estimates_frame(rows)
+
+
+def _cohort():
+    rng = np.random.default_rng(1)
+    return pd.DataFrame({"online": np.repeat([1, 0], [300, 400]), "math": rng.normal(0, 0.9, 700),
+                         "reading": rng.normal(0, 1.1, 700)})
+
+
+def test_effect_sizes_holm_within_family_and_hedges_g():
+    est, cohort = _rows(), _cohort()
+    t = effect_size_table(est, cohort)
+    fam = t[(t["estimator"] == SPECIFICATIONS["Naive"][1])]
+    assert fam["family_size"].eq(5).all()
+    assert np.allclose(fam["p_holm"], holm_adjust(fam["p_value"].to_numpy()))
+    a, b = cohort.loc[cohort.online == 1, "math"], cohort.loc[cohort.online == 0, "math"]
+    sd = np.sqrt(((len(a) - 1) * a.var() + (len(b) - 1) * b.var()) / (len(a) + len(b) - 2))
+    r = fam[fam["outcome"] == "math"].iloc[0]
+    assert r["hedges_g"] == pytest.approx(hedges_g(r["estimate"], sd, n_t=300, n_c=400))
+    assert r["improvement_index"] == pytest.approx(improvement_index(r["hedges_g"]))
+    assert fam.loc[fam["outcome"] == "credits", "hedges_g"].isna().all()  # not a score
+    assert list(est.columns) == list(estimates_frame(est).columns)  # tidy schema untouched
+
+
+def test_regression_table_layout_and_suppression():
+    tab = regression_table(_rows(), min_cell_size=10)
+    assert list(tab.columns[:2]) == ["outcome", "statistic"]
+    assert list(tab.columns[2:]) == list(SPECIFICATIONS)
+    assert tab["statistic"].tolist()[:3] == ["estimate", "(SE)", "N"]
+    tests = tab.index[tab["outcome"] == "Tests taken"][0]
+    assert tab.loc[tests, "Supportive mentor"] == "" and tab.loc[tests + 2, "Supportive mentor"] == "<10"
+    md, tex = table_markdown(tab, "cap"), table_latex(tab, "cap")
+    assert md.count("\n") == len(tab) + 4 and "| outcome | statistic |" in md
+    assert tex.count(r"\\") >= len(tab) + 1 and r"\toprule" in tex and "<10" not in tex
+
+
+def test_public_outputs_pass_the_privacy_scan(tmp_path):
+    est = _rows()
+    pub = public_effect_sizes(effect_size_table(est, _cohort()), 10)
+    assert "estimand_id" not in pub.columns
+    assert (pub.loc[pub["outcome"] == "tests_taken", "estimate"] == "<10").all()
+    pub.to_csv(tmp_path / "effect_sizes.csv", index=False)
+    tab = regression_table(est, 10)
+    tab.to_csv(tmp_path / "table.csv", index=False)
+    (tmp_path / "table.md").write_text(table_markdown(tab))
+    (tmp_path / "table.tex").write_text(table_latex(tab))
+    check_public_folder(tmp_path, {"student_id": ["ST100001"]}, min_cell_size=10)
+
+
+def test_figures():
+    est = _rows()
+    assert isinstance(forest_plot(est), Figure)
+    assert isinstance(event_study_plot(est), Figure)

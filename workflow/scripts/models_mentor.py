@@ -1,0 +1,16 @@
+"""Rule models_mentor: mentor support among online takers and the three-way IPW comparison."""
+import pandas as pd
+
+from credit_recovery.analysis import run_mentor_models
+from credit_recovery.design import impute_missing
+from credit_recovery.pipeline import start_log, write_csv, write_parquet
+
+log = start_log(snakemake.log[0])
+events = pd.read_parquet(f"{snakemake.input.data}/platform_events.parquet",
+                         columns=["course_record_id", "event_type", "score"])
+cohort, covariates = impute_missing(pd.read_parquet(snakemake.input.cohort), snakemake.params.covariates)
+estimates, samples = run_mentor_models(cohort, events, covariates, dict(snakemake.params.models),
+                                       pass_mark=snakemake.params.pass_mark)
+write_csv(estimates, snakemake.output.estimates)
+write_parquet(samples, snakemake.output.samples)
+log.info("%d estimates", len(estimates))

@@ -1,0 +1,14 @@
+"""Rule models_panel: student fixed-effects panel and event study."""
+import pandas as pd
+
+from credit_recovery.analysis import run_panel_models
+from credit_recovery.pipeline import start_log, write_csv, write_parquet
+
+log = start_log(snakemake.log[0])
+data = snakemake.input.data  # validated tables, contract format
+estimates, samples = run_panel_models(pd.read_parquet(f"{data}/student_years.parquet"),
+                                      pd.read_parquet(f"{data}/course_records.parquet"),
+                                      pd.read_parquet(snakemake.input.cohort), dict(snakemake.params.models))
+write_csv(estimates, snakemake.output.estimates)
+write_parquet(samples, snakemake.output.samples)
+log.info("%d estimates", len(estimates))
