@@ -31,11 +31,20 @@ def run_snakemake(workdir: Path, config: dict, *args: str, check: bool = True) -
 TINY = {"simulation": {"scale": "tiny", "seed": 3}}
 
 
+def shared_tiny_run(tmp_path_factory) -> Path:
+    """The tiny pipeline run, made once per test session and shared by the test modules (read-only: copy
+    it before changing anything)."""
+    wd = tmp_path_factory.getbasetemp() / "shared-tiny-run"
+    done = wd / ".complete"
+    if not done.exists():
+        run_snakemake(wd, TINY)
+        done.write_text("ok\n")
+    return wd
+
+
 @pytest.fixture(scope="module")
 def run1(tmp_path_factory):
-    wd = tmp_path_factory.mktemp("run1")
-    run_snakemake(wd, TINY)
-    return wd
+    return shared_tiny_run(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +98,22 @@ def test_same_config_gives_byte_identical_tables(run1, run2):
               "public/figures/cohort_flow.png", "public/figures/love_plot.svg"]
     for t in tables:
         assert _digest(run1 / "results" / t) == _digest(run2 / "results" / t), t
+
+
+def test_every_public_file_and_the_manifest_are_identical_on_rerun(run1, run2):
+    """Everything under results/public/ (tables, figures, the executed notebooks' HTML) is byte-identical,
+    and the manifest differs only in its times."""
+    def public(run):
+        root = run / "results/public"
+        return {p.relative_to(root).as_posix(): _digest(p) for p in sorted(root.rglob("*")) if p.is_file()}
+
+    a, b = public(run1), public(run2)
+    assert {"brief.html", "appendix.html", "estimates.csv"} <= set(a)
+    assert a == b
+    m1, m2 = (json.loads((r / "results/manifest.json").read_text()) for r in (run1, run2))
+    times = ("started", "ended", "duration_seconds")
+    assert all(m1[k] for k in ("started", "ended"))
+    assert {k: v for k, v in m1.items() if k not in times} == {k: v for k, v in m2.items() if k not in times}
 
 
 def test_validated_folder_can_be_the_data_source(run1, tmp_path):

@@ -6,7 +6,11 @@ rule cohort:
         ledger="results/cohort/ledger.parquet",
         ledger_counts="results/cohort/ledger_counts.csv",
         flow="results/cohort/flow.csv",
-        figure=multiext("results/public/figures/cohort_flow", ".png", ".svg"),
+        figure=report(
+            multiext("results/public/figures/cohort_flow", ".png", ".svg"),
+            caption="../report/cohort_flow.rst",
+            category="Cohort",
+        ),
     params:
         min_cell_size=config["privacy"]["min_cell_size"],
     conda:

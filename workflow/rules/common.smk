@@ -45,6 +45,51 @@ def estimate_samples():
     return expand("results/models/samples/{part}.parquet", part=ESTIMATE_PARTS)
 
 
+# Public files (results/public/...) are found from the rules themselves, so a stage's new public tables
+# and figures reach the appendix, the privacy scan and the manifest without editing a list here.
+# Rules that run only on request (not part of `all`) are left out, so they are not pulled into every run.
+ON_DEMAND_RULES = ["validation_mc", "validation_mc_replicate", "validation_mc_summary"]
+REPORT_RULES = ["report", "brief", "appendix"]
+
+
+def public_file_rules(wildcards=None):
+    """{path: rule} for every fixed file under results/public/ that a (non on-demand) rule writes."""
+    out = {}
+    for r in workflow.rules:
+        if r.name in ON_DEMAND_RULES or r.name in ("privacy", "manifest"):
+            continue
+        for f in r.output:
+            path = str(f)
+            if path.startswith("results/public/") and "{" not in path:
+                out[path] = r.name
+    return dict(sorted(out.items()))
+
+
+def public_files(wildcards):
+    """Every public file of the run (inputs of the privacy scan)."""
+    return list(public_file_rules())
+
+
+def stage_public_files(wildcards):
+    """Public files made by the analysis stages (not by the report rules): shown in the appendix."""
+    return [p for p, made_by in public_file_rules().items() if made_by not in REPORT_RULES]
+
+
+def produced(*paths):
+    """Those of ``paths`` that the workflow writes; optional inputs, present when their stage is."""
+    made = {str(f) for r in workflow.rules if r.name not in ON_DEMAND_RULES for f in r.output}
+    return [p for p in paths if p in made]
+
+
+def engagement_types(wildcards):
+    return produced("results/engagement/types.parquet")
+
+
+def validation_inputs(wildcards):
+    """Estimates against the planted truth, when the data are synthetic (nothing otherwise)."""
+    return ["results/validation/truth_vs_estimates.csv"] if is_synthetic() else []
+
+
 def final_outputs():
     out = [
         "results/data",
@@ -54,6 +99,7 @@ def final_outputs():
         "results/models/effect_sizes.csv",
         "results/public/estimates.csv",
         "results/public/brief.html",
+        "results/public/appendix.html",
         "results/manifest.json",
     ]
     if is_synthetic():

@@ -40,8 +40,16 @@ rule balance:
         table="results/matching/balance.csv",
         gate="results/matching/balance_gate.csv",
         support="results/matching/common_support.csv",
-        love=multiext("results/public/figures/love_plot", ".png", ".svg"),
-        overlap=multiext("results/public/figures/propensity_overlap", ".png", ".svg"),
+        love=report(
+            multiext("results/public/figures/love_plot", ".png", ".svg"),
+            caption="../report/love_plot.rst",
+            category="Matching",
+        ),
+        overlap=report(
+            multiext("results/public/figures/propensity_overlap", ".png", ".svg"),
+            caption="../report/propensity_overlap.rst",
+            category="Matching",
+        ),
     params:
         options=config["matching"],
     conda:

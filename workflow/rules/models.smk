@@ -76,8 +76,16 @@ rule models_tables:
         effect_sizes="results/models/effect_sizes.csv",
         public_effect_sizes="results/public/effect_sizes.csv",
         tables=multiext("results/public/tables/estimates_table", ".csv", ".md", ".tex"),
-        forest=multiext("results/public/figures/forest_plot", ".png", ".svg"),
-        event_study=multiext("results/public/figures/event_study", ".png", ".svg"),
+        forest=report(
+            multiext("results/public/figures/forest_plot", ".png", ".svg"),
+            caption="../report/forest_plot.rst",
+            category="Effects",
+        ),
+        event_study=report(
+            multiext("results/public/figures/event_study", ".png", ".svg"),
+            caption="../report/event_study.rst",
+            category="Effects",
+        ),
     params:
         min_cell_size=config["privacy"]["min_cell_size"],
     conda:

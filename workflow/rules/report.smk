@@ -1,9 +1,13 @@
+# Reports for three audiences: the plain-language brief and the technical appendix (Jupyter notebooks in
+# notebooks/ executed with parameters and exported to self-contained HTML), the publishable estimate table,
+# and Snakemake's own report (`make report`). Then the privacy scan of everything public and the manifest.
+
+
 rule report:
     input:
         estimates="results/models/estimates.csv",
     output:
         estimates="results/public/estimates.csv",
-        brief="results/public/brief.html",
     params:
         min_cell_size=config["privacy"]["min_cell_size"],
     conda:
@@ -14,23 +18,68 @@ rule report:
         "../scripts/report.py"
 
 
+rule brief:
+    input:
+        notebook=f"{workflow.basedir}/notebooks/brief.ipynb",
+        estimates="results/models/estimates.csv",
+        balance="results/matching/balance.csv",
+        data="results/data",
+        types=engagement_types,
+    output:
+        html=report(
+            "results/public/brief.html",
+            caption="../report/brief.rst",
+            category="Reports",
+        ),
+        figure=report(
+            multiext("results/public/figures/brief_effects", ".png", ".svg"),
+            caption="../report/brief_effects.rst",
+            category="Effects",
+        ),
+    params:
+        title="Online credit recovery: what changed for students",
+        parameters={"config": config, "min_cell_size": config["privacy"]["min_cell_size"]},
+    conda:
+        "../../environment.yml"
+    log:
+        "results/logs/brief.log",
+    script:
+        "../scripts/report_notebook.py"
+
+
+rule appendix:
+    input:
+        notebook=f"{workflow.basedir}/notebooks/appendix.ipynb",
+        estimates="results/models/estimates.csv",
+        balance="results/matching/balance.csv",
+        data="results/data",
+        truth=validation_inputs,
+        stage_files=stage_public_files,
+    output:
+        html=report(
+            "results/public/appendix.html",
+            caption="../report/appendix.rst",
+            category="Reports",
+        ),
+    params:
+        title="Online credit recovery: technical appendix",
+        parameters={"config": config, "min_cell_size": config["privacy"]["min_cell_size"]},
+    conda:
+        "../../environment.yml"
+    log:
+        "results/logs/appendix.log",
+    script:
+        "../scripts/report_notebook.py"
+
+
 rule privacy:
     input:
         data="results/data",
-        public=[
-            "results/public/estimates.csv",
-            "results/public/brief.html",
-            multiext("results/public/figures/cohort_flow", ".png", ".svg"),
-            multiext("results/public/figures/love_plot", ".png", ".svg"),
-            multiext("results/public/figures/propensity_overlap", ".png", ".svg"),
-            "results/public/effect_sizes.csv",
-            multiext("results/public/tables/estimates_table", ".csv", ".md", ".tex"),
-            multiext("results/public/figures/forest_plot", ".png", ".svg"),
-            multiext("results/public/figures/event_study", ".png", ".svg"),
-        ],
+        public=public_files,
     output:
         "results/validation/privacy_scan.csv",
     params:
+        folder="results/public",
         min_cell_size=config["privacy"]["min_cell_size"],
     conda:
         "../../environment.yml"
@@ -43,6 +92,7 @@ rule privacy:
 rule manifest:
     input:
         privacy="results/validation/privacy_scan.csv",
+        source=source_files,
         data="results/data",
         results=[
             "results/cohort/cohort.parquet",
@@ -50,10 +100,13 @@ rule manifest:
             "results/models/estimates.csv",
         ],
         truth=truth_inputs,
+        public=public_files,
     output:
         "results/manifest.json",
     params:
         config=config,
+        public_rules=public_file_rules,
+        repo=workflow.basedir,
     conda:
         "../../environment.yml"
     log:
