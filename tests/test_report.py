@@ -148,7 +148,7 @@ def test_every_number_in_the_brief_equals_its_result_file(run):
             value = float(bal.set_index("variable").loc[key, field])
         elif source == "types":
             t = pd.read_parquet(r / "engagement/types.parquet")
-            value = float((t["user_type"] == key).mean())
+            value = float((t["user_type" if "user_type" in t.columns else "type"].astype(str) == key).mean())
         elif source == "constant":
             value = {"per_percentage_points": 10, "satisfied": 0.05, "limit": 0.25}[field]
         else:

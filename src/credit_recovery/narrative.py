@@ -129,7 +129,7 @@ USER_TYPES: dict[str, tuple[str, str]] = {
     "moonlighter": ("Moonlighters", "productive, but most log-ins outside the school day"),
     "nominal_exerter": ("Nominal exerters", "much idle time, many sessions, few activities a day"),
     "incompatible_struggler": ("Incompatible strugglers",
-                               "much idle time and little progress, more often in grade 9 or 10 and in math"),
+                               "much idle time and little progress, more often in the first two years of high school and in math"),
 }
 
 _COVARIATE_WORDS = {
