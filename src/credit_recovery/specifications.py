@@ -152,16 +152,19 @@ def _independent(used: pd.DataFrame, spec, protected: Sequence[str]) -> list[str
         codes = np.column_stack([_codes(used, t) for t in spec.fixed_effects])
         X = _Absorber(codes, None)(X)
     else:
-        X = np.column_stack([np.ones(len(X)), X])
+        X = X - X.mean(axis=0)  # the intercept: centre instead of carrying a constant column
+    scale = np.sqrt(np.einsum("ij,ij->j", X, X))
+    scale[scale == 0] = 1.0
+    G = (X.T @ X) / np.outer(scale, scale)  # Gram matrix of unit-length columns
     keep: list[int] = []
-    base = X[:, :0] if spec.fixed_effects else X[:, :1]
-    off = 0 if spec.fixed_effects else 1
     for j, name in enumerate(names):
-        cand = np.column_stack([base, X[:, off + j]])
-        scale = np.linalg.norm(cand, axis=0)
-        scale[scale == 0] = 1.0
-        if np.linalg.matrix_rank(cand / scale, tol=1e-8) == cand.shape[1] or name in protected:
-            base = cand
+        if keep:
+            gk = G[np.ix_(keep, keep)]
+            g = G[keep, j]
+            resid = G[j, j] - g @ np.linalg.solve(gk, g)
+        else:
+            resid = G[j, j]
+        if resid > 1e-9 or name in protected:
             keep.append(j)
     return [names[j] for j in keep]
 
@@ -200,12 +203,16 @@ def fit_used(data: pd.DataFrame, formula: str, *, weights: str | None = None,
         single = pyhdfe.create(codes, drop_singletons=True, compute_degrees=False).singleton_indices
         if single is not None and single.any():
             used = used.loc[~single]
-    if drop_collinear is not None:
+    try:
+        res = fit_fixed_effects(used, formula, weights=weights, drop_singletons=False, **kwargs)
+    except Exception as err:  # linearmodels' AbsorbingEffectError or our collinearity ValueError
+        collinear = type(err).__name__ == "AbsorbingEffectError" or "collinear" in str(err)
+        if drop_collinear is None or not collinear:
+            raise
         kept = _independent(used, spec, drop_collinear)
-        if len(kept) < len(spec.regressors):
-            fe = " | " + spec.fe_label if spec.fixed_effects else ""
-            formula = f"{spec.outcome} ~ {' + '.join(kept)}{fe}"
-    res = fit_fixed_effects(used, formula, weights=weights, drop_singletons=False, **kwargs)
+        fe = " | " + spec.fe_label if spec.fixed_effects else ""
+        formula = f"{spec.outcome} ~ {' + '.join(kept)}{fe}"
+        res = fit_fixed_effects(used, formula, weights=weights, drop_singletons=False, **kwargs)
     assert res.nobs == len(used)
     return res, used
 
