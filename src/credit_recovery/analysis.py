@@ -137,6 +137,9 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         specification (:func:`credit_recovery.specifications.matched_fe_estimates`).
     design_covariates : sequence of str, optional
         Covariates of the FE specification (categoricals allowed); default ``covariates``.
+        With ``options``, ``options["adjust_for"]`` (default ``episode_courses``:
+        the number of courses recovered in the episode, which drives credits
+        earned) is added to both covariate lists.
 
     Returns
     -------
@@ -144,6 +147,12 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         Naive (sample ``cohort``), matched ATT without and with covariates
         (``matched``) and, with ``options``, matched FE (``matched_fe``).
     """
+    if options is not None:
+        from credit_recovery.specifications import resolve_model_options
+
+        extra = [c for c in resolve_model_options(options)["adjust_for"] if c in matched.columns]
+        design_covariates = list(dict.fromkeys([*(design_covariates or covariates), *extra]))
+        covariates = list(dict.fromkeys([*covariates, *extra]))
     est = [naive_estimates(cohort, outcomes), matched_estimates(matched, outcomes, covariates, replace=replace)]
     samples = [estimate_samples(cohort, outcomes, "cohort"), estimate_samples(matched, outcomes, "matched")]
     if options is not None:
@@ -197,6 +206,7 @@ def run_mentor_models(cohort: pd.DataFrame, events: pd.DataFrame | None, covaria
         outcomes = [y for y in outcomes if y not in ("tests_taken", "test_pass_rate")]
     e1, s1 = mentor_estimates(cohort, outcomes, stats_, opt)
     three = [y for y in opt["outcomes"] if y in cohort.columns]
-    e2, s2 = three_way_ipw_estimates(cohort, three, covariates, opt)
+    extra = [c for c in opt["adjust_for"] if c in cohort.columns]
+    e2, s2 = three_way_ipw_estimates(cohort, three, list(dict.fromkeys([*covariates, *extra])), opt)
     return (estimates_frame(pd.concat([e1, e2], ignore_index=True)),
             pd.concat([s1, s2], ignore_index=True))

@@ -51,7 +51,8 @@ def build_panel(student_years: pd.DataFrame, course_records: pd.DataFrame, cohor
         ``rel_m3`` = k <= -3, ``rel_p2`` = k >= 2) and their products with
         ``online`` (``online_<k>``); ``other_recovery`` / ``other_online``:
         the student retook a course (online) in this year in another
-        episode. Sorted by student and year.
+        episode; ``recovery_courses``: recovery attempts in this year (any
+        episode; the credits they can return are in that year's credits). Sorted by student and year.
 
     Notes
     -----
@@ -69,13 +70,15 @@ def build_panel(student_years: pd.DataFrame, course_records: pd.DataFrame, cohor
     p["online"] = p["online"].astype(int)
     p["event_time"] = (p["school_year"] - p["event_year"]).astype(int)
     rec = course_records[course_records["attempt"] == "recovery"][["student_id", "school_year", "delivery"]]
-    flags = (rec.assign(rec=1.0, onl=(rec["delivery"] == "online").astype(float))
-             .groupby(["student_id", "school_year"])[["rec", "onl"]].max().reset_index())
+    flags = (rec.assign(rec=1.0, onl=(rec["delivery"] == "online").astype(float), cnt=1.0)
+             .groupby(["student_id", "school_year"]).agg(rec=("rec", "max"), onl=("onl", "max"), cnt=("cnt", "sum"))
+             .reset_index())
     p = p.merge(flags, on=["student_id", "school_year"], how="left")
     other = p["event_time"] != 0
     p["other_recovery"] = (p["rec"].fillna(0) * other).astype(float)
     p["other_online"] = (p["onl"].fillna(0) * other).astype(float)
-    p = p.drop(columns=["rec", "onl"])
+    p["recovery_courses"] = p["cnt"].fillna(0).astype(float)
+    p = p.drop(columns=["rec", "onl", "cnt"])
     k = p["event_time"].clip(EVENT_TIMES[0], EVENT_TIMES[-1])
     for t in EVENT_TIMES:
         p[f"rel_{_k_name(t)}"] = (k == t).astype(float)
@@ -83,9 +86,9 @@ def build_panel(student_years: pd.DataFrame, course_records: pd.DataFrame, cohor
     return p.sort_values(["student_id", "school_year"], kind="stable").reset_index(drop=True)
 
 
-STATIC_TERMS = ("online_0", "online_m1", "rel_m1", "rel_0", "other_recovery", "other_online")
+STATIC_TERMS = ("online_0", "online_m1", "rel_m1", "rel_0", "other_recovery", "other_online", "recovery_courses")
 EVENT_TERMS = tuple(f"online_{_k_name(t)}" for t in EVENT_TIMES if t != -1) + (
-    "rel_m2", "rel_m1", "rel_0", "rel_p1", "other_recovery", "other_online")
+    "rel_m2", "rel_m1", "rel_0", "rel_p1", "other_recovery", "other_online", "recovery_courses")
 
 
 def panel_estimates(panel: pd.DataFrame, outcomes: Sequence[str] = PANEL_OUTCOMES,
@@ -129,7 +132,10 @@ def panel_estimates(panel: pd.DataFrame, outcomes: Sequence[str] = PANEL_OUTCOME
 
     :math:`D_i` online delivery of the episode, :math:`\alpha_i` student and
     :math:`\gamma_{s,t}` school-by-year effects, :math:`o_{it}` indicators
-    of other recovery episodes (any, online) in year *t*. :math:`\beta` is
+    of other recovery episodes (any, online) in year *t* and the number of
+    courses being recovered in year *t* (more failed courses mean more
+    credits to recover, and delivery is chosen on the failure year's credits,
+    so without it the credits comparison is confounded). :math:`\beta` is
     the change in the recovery year relative to the student's years other
     than the failure year, online minus classroom recoverers. The failure
     year (*k* = -1) carries an Ashenfelter-style dip that is selected on

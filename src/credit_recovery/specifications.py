@@ -63,6 +63,7 @@ MODEL_DEFAULTS: dict[str, Any] = {
     "panel_outcomes": ["math", "reading", "credits", "gpa"],
     "mentor_outcomes": ["credit_recovered", "tests_taken", "test_pass_rate", "math"],
     "ipw_trim": 0.01,
+    "adjust_for": ["episode_courses"],
 }
 _ALLOWED = {
     "cov_type": ("clustered", "cr2", "wild"),
