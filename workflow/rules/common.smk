@@ -34,7 +34,7 @@ def truth_inputs(wildcards):
 
 # Stages that contribute estimate rows: each writes results/models/parts/<name>.csv (tidy schema)
 # and results/models/samples/<name>.parquet (sample, outcome, student_id, recovery_record_id, online).
-ESTIMATE_PARTS = ["ocr", "panel", "mentor"]
+ESTIMATE_PARTS = ["ocr", "panel", "mentor", "engagement"]
 
 
 def estimate_parts():
@@ -81,6 +81,25 @@ def produced(*paths):
     return [p for p in paths if p in made]
 
 
+# The engagement settings that define sessions (the typology and model settings are not among them, so
+# changing those reruns neither the simulation nor the sessions).
+SESSION_SETTINGS = ["session_gap_minutes", "idle_threshold_minutes", "timezone", "school_day_start",
+                    "school_day_end", "pass_mark"]
+
+
+def session_settings():
+    return {k: config["engagement"][k] for k in SESSION_SETTINGS}
+
+
+def engagement_session_files(wildcards):
+    """Session files of every school year with platform events (known once the engagement_years checkpoint ran)."""
+    import csv
+
+    with open(checkpoints.engagement_years.get().output[0]) as f:
+        years = [row["school_year"] for row in csv.DictReader(f)]
+    return expand("results/engagement/sessions/school_year={year}.parquet", year=years)
+
+
 def engagement_types(wildcards):
     return produced("results/engagement/types.parquet")
 
@@ -104,4 +123,6 @@ def final_outputs():
     ]
     if is_synthetic():
         out.append("results/validation/truth_vs_estimates.csv")
+        out.append("results/validation/engagement_validation.csv")
+    out.append("results/engagement/typology_diagnostics.csv")
     return out

@@ -6,7 +6,7 @@ rule simulate:
         types="results/truth/types.parquet",
     params:
         simulation=config["simulation"],
-        engagement=config["engagement"],
+        engagement=session_settings(),
     conda:
         "../../environment.yml"
     log:
