@@ -140,3 +140,22 @@ def test_flow_diagram_accepts_markers_and_checks_arithmetic(tmp_path):
     first.loc[0, "excluded_reason"] = "x"
     with pytest.raises(ValueError, match="first step"):
         plot_flow(first)
+
+
+def test_styled_figures_leave_global_rcparams_alone():
+    """Figure builders use the house style without leaking it (a leak made later saves differ by process)."""
+    import matplotlib as mpl
+    import pandas as pd
+
+    from credit_recovery.plotting import styled
+
+    @styled
+    def build():
+        fig = Figure()
+        fig.add_subplot().plot([0, 1], [0, 1])
+        return fig
+
+    before = {k: v for k, v in mpl.rcParams.items()}
+    build()
+    after = {k: v for k, v in mpl.rcParams.items()}
+    assert {k for k in before if before[k] != after[k]} == set()

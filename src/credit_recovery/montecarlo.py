@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
+from credit_recovery.plotting import styled
 
 __all__ = ["run_replicate", "run_replicates", "summarize_replicates", "mc_plot", "DESIGNED"]
 
@@ -152,6 +153,7 @@ def summarize_replicates(rows: pd.DataFrame) -> pd.DataFrame:
     return out[cols].sort_values(keys, kind="stable").reset_index(drop=True)
 
 
+@styled
 def mc_plot(summary: pd.DataFrame, estimand_id: str = "ocr_math"):
     """Bias (with 95% Monte Carlo intervals) and CI coverage of each estimator, by confounding level.
 
@@ -164,9 +166,8 @@ def mc_plot(summary: pd.DataFrame, estimand_id: str = "ocr_math"):
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from credit_recovery.plotting import PALETTE, apply_style
+    from credit_recovery.plotting import PALETTE
 
-    apply_style()
     d = summary[summary["estimand_id"] == estimand_id].copy()
     d["label"] = d["estimator"] + " [" + d["sample"] + "]"
     labels = sorted(d["label"].unique())

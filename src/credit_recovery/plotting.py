@@ -14,6 +14,7 @@ read it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import numbers
@@ -95,6 +96,17 @@ def style() -> Iterator[None]:
         yield
 
 
+def styled(func):
+    """Decorator: build a figure under the house style without changing global rcParams."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with style():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
 def _check_text(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{name} must be a non-empty string")
@@ -153,7 +165,9 @@ def save_figure(
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
-    with mpl.rc_context({"svg.hashsalt": _SALT, "svg.fonttype": "none"}):
+    # the saving settings are pinned, so the bytes do not depend on what else ran in this process
+    with mpl.rc_context({**{k: v for k, v in STYLE.items() if k.startswith("savefig.")},
+                         "svg.hashsalt": _SALT, "svg.fonttype": "none"}):
         for fmt in sorted(set(formats), key=allowed.index):
             meta = dict(_PNG_METADATA) if fmt == "png" else dict(_SVG_METADATA)
             meta.update({"Title": caption, "Description": alt_text})

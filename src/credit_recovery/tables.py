@@ -17,6 +17,7 @@ import pandas as pd
 
 from credit_recovery.effect_sizes import hedges_g, improvement_index
 from credit_recovery.multiple_testing import holm_adjust
+from credit_recovery.plotting import styled
 
 __all__ = ["SPECIFICATIONS", "SCORE_OUTCOMES", "effect_size_table", "regression_table", "table_markdown",
            "table_latex", "forest_plot", "event_study_plot", "public_effect_sizes"]
@@ -204,6 +205,7 @@ def table_latex(table: pd.DataFrame, caption: str = "", label: str = "tab:estima
     return "\n".join(out) + "\n"
 
 
+@styled
 def forest_plot(estimates: pd.DataFrame, outcomes: Sequence[str] = ("math", "reading", "credits", "gpa",
                                                                       "credit_recovered")):
     """Coefficient (forest) plot: online vs classroom recovery, one panel per outcome, one row per specification.
@@ -217,9 +219,8 @@ def forest_plot(estimates: pd.DataFrame, outcomes: Sequence[str] = ("math", "rea
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from credit_recovery.plotting import PALETTE, apply_style
+    from credit_recovery.plotting import PALETTE
 
-    apply_style()
     est = estimates.copy()
     est["spec"] = _spec_label(est)
     ocr_specs = [s for s in SPECIFICATIONS if SPECIFICATIONS[s][0] in ("online", "online_0")]
@@ -248,6 +249,7 @@ def forest_plot(estimates: pd.DataFrame, outcomes: Sequence[str] = ("math", "rea
     return fig
 
 
+@styled
 def event_study_plot(estimates: pd.DataFrame, outcomes: Sequence[str] = ("math", "reading", "credits", "gpa")):
     """Event-study plot: online minus classroom recoverers by year relative to the recovery year (ref. -1).
 
@@ -261,9 +263,8 @@ def event_study_plot(estimates: pd.DataFrame, outcomes: Sequence[str] = ("math",
     import matplotlib.pyplot as plt
 
     from credit_recovery.panel import event_time_of
-    from credit_recovery.plotting import PALETTE, apply_style
+    from credit_recovery.plotting import PALETTE
 
-    apply_style()
     es = estimates[(estimates["sample"] == "panel_es") & estimates["treatment"].str.startswith("online_")]
     outcomes = [o for o in outcomes if o in set(es["outcome"])]
     fig, axes = plt.subplots(1, max(len(outcomes), 1), figsize=(3.2 * max(len(outcomes), 1), 3.2), squeeze=False)
