@@ -47,10 +47,10 @@ def wwc_class(smd: float) -> str:
     """What Works Clearinghouse class of a standardized difference.
 
     ``"satisfied"`` if \\|SMD\\| ≤ 0.05, ``"adjustment required"`` if
-    0.05 < \\|SMD\\| ≤ 0.25, ``"not satisfied"`` if \\|SMD\\| > 0.25, ``""`` if
-    the SMD is missing.
+    0.05 < \\|SMD\\| ≤ 0.25, ``"not satisfied"`` if \\|SMD\\| > 0.25 (including an
+    infinite SMD), ``""`` if the SMD is missing.
     """
-    if smd is None or not np.isfinite(smd):
+    if smd is None or np.isnan(smd):
         return ""
     a = abs(float(smd))
     if a <= WWC_THRESHOLDS[0]:
@@ -67,6 +67,8 @@ def _wvar(x: np.ndarray, w: np.ndarray, binary: bool) -> float:
         return float("nan")
     wn = w / sw
     mx = float(np.sum(wn * x))
+    if not binary and np.ptp(x[w > 0]) == 0:
+        return 0.0  # constant: exactly no variance (not rounding noise)
     if binary:
         return mx * (1 - mx)
     denom = 1 - float(np.sum(wn**2))
@@ -106,6 +108,17 @@ def _ecdf_stats(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> tuple[float, flo
     return float(e.mean()), float(e.max())
 
 
+def _ratio(a: float, b: float) -> float:
+    """``a / b`` as R computes it: ±inf for a non-zero over zero, NaN for 0/0 (no ZeroDivisionError).
+
+    A covariate that is constant within both groups but differs between them has no SD to scale by;
+    its SMD is then infinite (complete separation), which the WWC class reports as not satisfied.
+    """
+    if b == 0:
+        return float("nan") if a == 0 or not np.isfinite(a) else float(np.copysign(np.inf, a))
+    return a / b
+
+
 def _one(x: np.ndarray, t: np.ndarray, w: np.ndarray | None) -> dict[str, Any]:
     binary = bool(np.all((x == 0) | (x == 1)))
     ww = np.ones(len(x)) if w is None else w
@@ -120,14 +133,14 @@ def _one(x: np.ndarray, t: np.ndarray, w: np.ndarray | None) -> dict[str, Any]:
             sd = float(np.sqrt(_wvar(x[i1], np.ones(int(i1.sum())), binary)))  # unweighted, full sample
             if not np.isfinite(sd) or sd < _SQRT_EPS:
                 sd = _pooled_sd(x, t, binary)
-            smd = mdiff / sd
+            smd = _ratio(mdiff, sd)
     else:
         smd = mdiff
     vr = float("nan")
     if binary:
         em = ex = abs(mdiff)
     elif not too_small:
-        vr = _wvar(x[i1], ww[i1], False) / _wvar(x[i0], ww[i0], False)
+        vr = _ratio(_wvar(x[i1], ww[i1], False), _wvar(x[i0], ww[i0], False))
         em, ex = _ecdf_stats(x, t, ww)
     else:
         em = ex = float("nan")
