@@ -372,7 +372,8 @@ def mentor_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], test_stats: 
     takers, clustered by ``options["cluster"]``; likewise with
     ``certified`` (mentor certified in the course's subject), which is *not*
     randomized separately (supportive mentors are more often certified) and
-    has no planted truth.
+    has no planted truth. A contrast whose treatment varies within fewer
+    than two schools is not estimated (no row).
     """
     opt = resolve_model_options(options)
     on = _online_units(cohort, test_stats)
@@ -383,8 +384,10 @@ def mentor_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], test_stats: 
             if y not in on.columns:
                 raise ValueError(f"mentor outcome {y!r} is neither a cohort column nor a test statistic; "
                                  "pass test_stats=course_test_stats(events) for tests_taken/test_pass_rate")
-            d = on[on[treat].notna()]
-            if d[treat].nunique() < 2:
+            d = on[on[treat].notna() & on[y].notna()]
+            # the contrast is identified within schools: it needs variation in at least two of them
+            # (with one, the clustered score sums to zero and there is no standard error)
+            if int((d.groupby("school_id")[treat].nunique() > 1).sum()) < 2:
                 continue
             res, used = fit_used(d, f"{y} ~ {treat} | school_id", cluster=opt["cluster"], **_fe_kwargs(opt))
             eid = MENTOR_ESTIMANDS.get(y, "") if treat == "supportive" else ""
