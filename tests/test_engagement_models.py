@@ -193,3 +193,27 @@ def test_figures_suppress_small_cells(district):
     fig, t = efficiency_figure(f, types, min_cell_size=10)
     assert (t.loc[~t["suppressed"], "n_students"] >= 10).all()
     assert t.loc[t["type"] == "moonlighter", "mean"].isna().all()
+
+
+def test_holidays_move_school_day_logins_outside():
+    """The optional calendar table reaches the sessions: a log-in on a closed day is outside the school day."""
+    import duckdb
+
+    from credit_recovery.engagement_models import school_year_sessions
+
+    ev = pd.DataFrame({
+        "event_id": [1, 2],
+        "student_id": ["S1", "S1"],
+        "course_record_id": ["C1", "C1"],
+        "timestamp": pd.to_datetime(["2014-11-27 15:00:00", "2014-11-27 15:10:00"], utc=True),  # 9 am Chicago
+        "event_type": ["login", "logout"],
+        "score": [None, None],
+    })
+    cr = pd.DataFrame({"course_record_id": ["C1"], "school_year": [2015]})
+    con = duckdb.connect()
+    con.register("ev", ev)
+    con.register("cr", cr)
+    plain = school_year_sessions(con, "ev", "cr", 2015).to_pandas()
+    closed = school_year_sessions(con, "ev", "cr", 2015, holidays=[pd.Timestamp("2014-11-27")]).to_pandas()
+    assert bool(plain["in_school_day"].iloc[0]) is True
+    assert bool(closed["in_school_day"].iloc[0]) is False

@@ -139,17 +139,19 @@ def event_school_years(con, events: str, course_records: str) -> pd.DataFrame:
     return con.sql(sql).df()
 
 
-def _engagement_config(options: Mapping[str, Any]):
+def _engagement_config(options: Mapping[str, Any], holidays=None):
     from credit_recovery.engagement import EngagementConfig
 
+    days = tuple(sorted({pd.Timestamp(d).date() for d in (holidays if holidays is not None else [])}))
     return EngagementConfig(session_gap_minutes=options["session_gap_minutes"],
                             idle_threshold_minutes=options["idle_threshold_minutes"],
                             timezone=options["timezone"], school_day_start=options["school_day_start"],
-                            school_day_end=options["school_day_end"], pass_mark=options["pass_mark"])
+                            school_day_end=options["school_day_end"], pass_mark=options["pass_mark"],
+                            holidays=days)
 
 
 def school_year_sessions(con, events: str, course_records: str, school_year: int,
-                         options: Mapping[str, Any] | None = None):
+                         options: Mapping[str, Any] | None = None, holidays=None):
     """Sessions of the student-courses of one school year.
 
     Parameters
@@ -162,6 +164,9 @@ def school_year_sessions(con, events: str, course_records: str, school_year: int
         The course records' school year.
     options : mapping, optional
         ``engagement`` config section (session gap, idle threshold, school day, pass mark).
+    holidays : sequence of dates, optional
+        Days on which schools are closed (the optional ``calendar`` table's
+        ``date`` column): a log-in on such a day is outside the school day.
 
     Returns
     -------
@@ -183,7 +188,7 @@ def school_year_sessions(con, events: str, course_records: str, school_year: int
     source = (f"(SELECT e.*, {int(school_year)}::BIGINT AS school_year FROM {events} e "
               f"SEMI JOIN (SELECT course_record_id::VARCHAR AS course_record_id FROM {course_records} "
               f"WHERE school_year = {int(school_year)}) cr ON e.course_record_id::VARCHAR = cr.course_record_id)")
-    sql = sessions_sql(source, _engagement_config(opt), has_school_year=True, deduplicate="event_id")
+    sql = sessions_sql(source, _engagement_config(opt, holidays), has_school_year=True, deduplicate="event_id")
     return con.sql(sql).to_arrow_table()
 
 
