@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from credit_recovery.estimates import estimates_frame
+from credit_recovery.contract import MARK_POINTS
 
 __all__ = [
     "ENGAGEMENT_DEFAULTS",
@@ -72,7 +73,6 @@ IDLE_PASS_ESTIMAND = "engagement_idle_pass"
 #: Student covariates of the association models (baseline: the school year before the course).
 BASELINE_COVARIATES: tuple[str, ...] = ("math_pre", "reading_pre", "gpa_pre", "credits_pre", "frl", "ell", "sped",
                                         "gender", "race_ethnicity")
-_MARK_POINTS = {"A": 4.0, "B": 3.0, "C": 2.0, "D": 1.0, "F": 0.0}
 
 
 def resolve_engagement_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -83,14 +83,9 @@ def resolve_engagement_options(options: Mapping[str, Any] | None = None) -> dict
     ValueError
         Unknown key or a value outside its allowed set (the message lists the allowed values).
     """
-    out = dict(ENGAGEMENT_DEFAULTS)
-    for k, v in (options or {}).items():
-        if k not in ENGAGEMENT_DEFAULTS:
-            raise ValueError(f"unknown engagement option {k!r}; allowed options are {sorted(ENGAGEMENT_DEFAULTS)}")
-        out[k] = v
-    for k, allowed in _ALLOWED.items():
-        if out[k] not in allowed:
-            raise ValueError(f"engagement.{k}={out[k]!r} is not allowed; allowed values are {list(allowed)}")
+    from credit_recovery.options import resolve_options
+
+    out = resolve_options("engagement", ENGAGEMENT_DEFAULTS, _ALLOWED, options)
     k_min, k_max = int(out["typology_k_min"]), int(out["typology_k_max"])
     if not 1 <= k_min <= k_max:
         raise ValueError(f"engagement.typology_k_min ({k_min}) must be >= 1 and <= typology_k_max ({k_max})")
@@ -312,7 +307,7 @@ def engagement_frame(features: pd.DataFrame, student_years: pd.DataFrame, studen
     d["grade"] = grade.fillna(pd.to_numeric(d["grade_pre"], errors="coerce") + 1)
     d["grade_11_12"] = (d["grade"] >= 11).astype(float).where(d["grade"].notna())
     mark = d["mark"].astype("object")
-    d["grade_points"] = mark.map(_MARK_POINTS).astype(float)
+    d["grade_points"] = mark.map(MARK_POINTS).astype(float)
     d["completed"] = (mark != "W").astype(float).where(mark.notna())
     d["passed"] = (pd.to_numeric(d["credits_earned"], errors="coerce") > 0).astype(float).where(
         d["credits_earned"].notna())

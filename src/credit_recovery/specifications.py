@@ -80,14 +80,9 @@ def resolve_model_options(options: Mapping[str, Any] | None = None) -> dict[str,
     ValueError
         Unknown key or a value outside the allowed set (the message lists the allowed values).
     """
-    out = dict(MODEL_DEFAULTS)
-    for k, v in (options or {}).items():
-        if k not in MODEL_DEFAULTS:
-            raise ValueError(f"unknown models option {k!r}; allowed options are {sorted(MODEL_DEFAULTS)}")
-        out[k] = v
-    for k, allowed in _ALLOWED.items():
-        if out[k] not in allowed:
-            raise ValueError(f"models.{k}={out[k]!r} is not allowed; allowed values are {list(allowed)}")
+    from credit_recovery.options import resolve_options
+
+    out = resolve_options("models", MODEL_DEFAULTS, _ALLOWED, options)
     if not 0 <= float(out["ipw_trim"]) < 0.5:
         raise ValueError(f"models.ipw_trim must be in [0, 0.5); got {out['ipw_trim']!r}")
     return out
