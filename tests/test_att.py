@@ -1,7 +1,6 @@
 """Matched-sample ATT: parity with lm + sandwich on lalonde, planted truth, brute force."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,24 +11,12 @@ from credit_recovery.att import estimate_att
 from credit_recovery.estimates import ESTIMATE_COLUMNS
 from credit_recovery.matching import match
 
-REF = Path(__file__).parent / "reference" / "lalonde"
-COVS = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
-SPECS = {
-    "nn1": dict(),
-    "nn2": dict(ratio=2),
-    "nn1_smallest_exact": dict(order="smallest", exact="married"),
-    "nn2_data": dict(ratio=2, order="data"),
-    "nn1_cal": dict(caliper=0.05),
-    "nn1r": dict(replace=True),
-    "nn3r": dict(ratio=3, replace=True),
-}
+from lalonde_reference import COVS, REF, SPECS, load_lalonde
 
 
 @pytest.fixture(scope="module")
 def lalonde() -> pd.DataFrame:
-    d = pd.read_csv(REF / "lalonde.csv", index_col="id")
-    d["ps"] = pd.read_csv(REF / "ps.csv", index_col="id")["ps"]
-    return d
+    return load_lalonde()
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Balance tables: parity with MatchIt summary() on lalonde, properties, plots."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,16 +17,16 @@ from credit_recovery.balance import (
 )
 from credit_recovery.matching import match
 
-REF = Path(__file__).parent / "reference" / "lalonde"
-COVS = ["distance", "age", "educ", "race", "married", "nodegree", "re74", "re75"]
+from lalonde_reference import COVS as LALONDE_COVS
+from lalonde_reference import REF, SPECS, load_lalonde
+
+COVS = ["distance"] + LALONDE_COVS
 STATS = ["mean_treated", "mean_control", "smd", "var_ratio", "ecdf_mean", "ecdf_max"]
 
 
 @pytest.fixture(scope="module")
 def lalonde() -> pd.DataFrame:
-    d = pd.read_csv(REF / "lalonde.csv", index_col="id")
-    d["distance"] = pd.read_csv(REF / "ps.csv", index_col="id")["ps"]
-    return d
+    return load_lalonde("distance")
 
 
 def _compare(ours: pd.DataFrame, ref: pd.DataFrame) -> None:
@@ -39,16 +38,6 @@ def test_before_matches_matchit_summary(lalonde):
     tab = balance_table(lalonde, "treat", COVS)
     assert tuple(tab.columns) == BALANCE_COLUMNS
     _compare(tab, pd.read_csv(REF / "balance_before.csv", index_col="term"))
-
-
-SPECS = {
-    "nn1": dict(),
-    "nn2": dict(ratio=2),
-    "nn1_smallest_exact": dict(order="smallest", exact="married"),
-    "nn1_cal": dict(caliper=0.05),
-    "nn1r": dict(replace=True),
-    "nn3r": dict(ratio=3, replace=True),
-}
 
 
 @pytest.mark.parametrize("spec", sorted(SPECS))

@@ -1,7 +1,6 @@
 """Greedy nearest-neighbour matching: brute-force equivalence, invariants, R parity."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from credit_recovery.matching import ORDERS, match
 
-REF = Path(__file__).parent / "reference" / "lalonde"
+from lalonde_reference import REF, SPECS, load_lalonde
 
 
 # --------------------------------------------------------------------------
@@ -178,22 +177,9 @@ def test_validation_errors():
 
 
 # ----------------------------------------------------------------- lalonde
-SPECS = {
-    "nn1": dict(),
-    "nn2": dict(ratio=2),
-    "nn1_smallest_exact": dict(order="smallest", exact="married"),
-    "nn2_data": dict(ratio=2, order="data"),
-    "nn1_cal": dict(caliper=0.05),
-    "nn1r": dict(replace=True),
-    "nn3r": dict(ratio=3, replace=True),
-}
-
-
 @pytest.fixture(scope="module")
 def lalonde() -> pd.DataFrame:
-    d = pd.read_csv(REF / "lalonde.csv", index_col="id")
-    d["ps"] = pd.read_csv(REF / "ps.csv", index_col="id")["ps"]
-    return d
+    return load_lalonde()
 
 
 @pytest.mark.parametrize("spec", sorted(SPECS))

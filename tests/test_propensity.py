@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,13 +14,12 @@ from credit_recovery.propensity import (
     fit_propensity,
 )
 
-REF = Path(__file__).parent / "reference" / "lalonde"
-COVS = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
+from lalonde_reference import COVS, REF, load_lalonde
 
 
 @pytest.fixture(scope="module")
 def lalonde() -> pd.DataFrame:
-    return pd.read_csv(REF / "lalonde.csv", index_col="id")
+    return load_lalonde(None)
 
 
 def test_logit_matches_r_glm(lalonde):
