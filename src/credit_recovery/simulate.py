@@ -46,6 +46,7 @@ import pandas as pd
 from scipy import special, stats
 
 from credit_recovery.contract import CORE_SUBJECTS, TABLES
+from credit_recovery.io import coerce_tables
 
 #: Size presets. ``cohort_size`` is the number of entering grade-9 students per
 #: school per year; ``events_per_session`` is the mean number of platform
@@ -899,7 +900,7 @@ class _Generator:
             "course_records": courses_out,
             "platform_events": events,
         }
-        tables = {k: _to_contract_dtypes(k, v) for k, v in tables.items()}
+        tables = coerce_tables({k: v[TABLES[k].column_names] for k, v in tables.items()})
         # ------------------------------------------------ planted truth
         from credit_recovery.cohort import cohort_units  # local import: cohort depends on contract only
 
@@ -965,23 +966,3 @@ def _grouped_cumsum(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
     offsets = np.repeat(cs[starts] - values[starts], np.diff(np.r_[starts, len(values)]))
     return cs - offsets
-
-
-def _to_contract_dtypes(name: str, df: pd.DataFrame) -> pd.DataFrame:
-    table = TABLES[name]
-    out = pd.DataFrame(index=df.index)
-    for col in table.columns:
-        v = df[col.name]
-        if col.dtype == "string":
-            out[col.name] = v.astype("string")
-        elif col.dtype == "int":
-            out[col.name] = v.astype("int64")
-        elif col.dtype == "float":
-            out[col.name] = v.astype("float64")
-        elif col.dtype == "bool":
-            out[col.name] = v.astype(bool)
-        elif col.dtype == "date":
-            out[col.name] = pd.to_datetime(v).astype("datetime64[ms]")
-        elif col.dtype == "timestamp":
-            out[col.name] = pd.to_datetime(v, utc=True).astype("datetime64[us, UTC]")
-    return out.reset_index(drop=True)
