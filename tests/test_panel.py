@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from credit_recovery.cohort import standardize_scores
-from credit_recovery.panel import EVENT_TIMES, build_panel, event_time_of, panel_estimates
+from credit_recovery.panel import EVENT_TIMES, PRE_COVARIATES, build_panel, event_time_of, panel_estimates
 
 CL = {"cov_type": "clustered"}
 
@@ -45,7 +45,8 @@ def _district(n=2500, tau=-8.0, gamma=1.0, seed=0):
                     pd.DataFrame({"student_id": ids[later], "school_year": r[later] + 1, "attempt": "recovery",
                                   "delivery": "classroom"})], ignore_index=True)
     cohort = pd.DataFrame({"student_id": [f"S{i}" for i in range(n)], "recovery_record_id": [f"R{i}" for i in range(n)],
-                           "school_year": r, "online": online})
+                           "school_year": r, "online": online, "absence_rate_pre": rng.uniform(0, 0.3, n),
+                           "gpa_pre": rng.uniform(0, 3, n), "credits_pre": rng.uniform(2, 6, n)})
     return sy, cr, cohort
 
 
@@ -58,6 +59,10 @@ def test_build_panel_event_time_bins_and_other_episodes():
     assert (rel.sum(axis=1) == 1).all()  # every year in exactly one bin
     assert ((p["event_time"] >= 2) == (p["rel_p2"] == 1)).all() and ((p["event_time"] <= -3) == (p["rel_m3"] == 1)).all()
     assert (p["online_0"] == p["rel_0"] * p["online"]).all()
+    for c in PRE_COVARIATES:  # failure-year covariate, centred over the cohort, in the recovery year only
+        x = p["student_id"].map(cohort.set_index("student_id")[c]) - cohort[c].mean()
+        assert np.allclose(p[f"{c}_0"], x * p["rel_0"])
+        assert np.allclose(p[f"{c}_m1"], x * p["rel_m1"])
     later = cr.merge(cohort[["student_id", "school_year"]], on="student_id", suffixes=("", "_r"))
     later = later[later["school_year"] != later["school_year_r"]]
     flagged = p.loc[p["other_recovery"] == 1, ["student_id", "school_year"]]
@@ -93,6 +98,39 @@ def test_student_fe_recovers_planted_effect_while_naive_is_confounded():
     # samples: the online and classroom episodes whose recovery year entered the fit
     s = samples[(samples["sample"] == "panel") & (samples["outcome"] == "math")]
     assert len(s) == len(cohort) and s["online"].sum() == cohort["online"].sum()
+
+
+def test_failure_year_shock_that_shifts_the_recovery_year_is_conditioned_on():
+    """Delivery is chosen on the failure year's absences, which also lower the next year's credits
+    (fewer failed courses recovered): a time-varying path the student effect does not absorb."""
+    rng = np.random.default_rng(7)
+    n, tau = 4000, -0.1
+    start = rng.integers(2011, 2014, n)
+    r = start + rng.integers(1, 4, n)
+    a = rng.normal(size=n)  # failure-year absence shock
+    online = (rng.random(n) < 1 / (1 + np.exp(-1.5 * a))).astype(int)
+    i = np.repeat(np.arange(n), 4)
+    t = start[i] + np.tile(np.arange(4), n)
+    k = t - r[i]
+    school = rng.integers(0, 20, n)
+    credits = (5 + rng.normal(0, 0.5, n)[i] + rng.normal(0, 0.3, (20, 12))[school[i], t - 2011]
+               + rng.normal(0, 0.4, len(i)) - 0.6 * (k == -1) * (1 + 0.5 * a[i])
+               + (k == 0) * (-0.3 * a[i] + tau * online[i]))
+    ids = np.array([f"S{j}" for j in range(n)])
+    sy = pd.DataFrame({"student_id": ids[i], "school_year": t, "school_id": [f"SCH{s}" for s in school[i]],
+                       "grade": 9 + np.tile(np.arange(4), n), "math_score": 250.0, "reading_score": 250.0,
+                       "gpa": 2.0, "credits_earned": credits})
+    cr = pd.DataFrame({"student_id": ids, "school_year": r, "attempt": "recovery",
+                       "delivery": np.where(online == 1, "online", "classroom")})
+    cohort = pd.DataFrame({"student_id": ids, "recovery_record_id": [f"R{j}" for j in range(n)], "school_year": r,
+                           "online": online, "absence_rate_pre": 0.15 + 0.05 * a, "gpa_pre": rng.uniform(0, 3, n),
+                           "credits_pre": rng.uniform(2, 6, n)})
+    est = panel_estimates(build_panel(sy, cr, cohort), ["credits"], CL, event_study=False)[0].iloc[0]
+    assert abs(est["estimate"] - tau) < 3 * est["std_error"] and est["std_error"] < 0.03
+    # without the failure-year covariates (constant, so dropped) the estimate is biased downwards
+    flat = cohort.assign(absence_rate_pre=0.15)
+    naive = panel_estimates(build_panel(sy, cr, flat), ["credits"], CL, event_study=False)[0].iloc[0]
+    assert naive["estimate"] - tau < -0.15
 
 
 def test_event_time_names_and_outcome_check():

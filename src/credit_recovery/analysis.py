@@ -5,7 +5,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
+from statsmodels.tools.tools import add_constant
 
 from credit_recovery.estimates import estimate_row, estimates_frame
 
@@ -26,8 +27,8 @@ def naive_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], treatment: st
     rows = []
     for y in outcomes:
         d = cohort[[y, treatment]].dropna()
-        X = sm.add_constant(d[treatment].astype(float))
-        fit = sm.OLS(d[y].astype(float), X).fit(cov_type="HC1")
+        X = add_constant(d[treatment].astype(float))
+        fit = OLS(d[y].astype(float), X).fit(cov_type="HC1")
         rows.append(estimate_row(
             estimand_id=OCR_ESTIMANDS.get(y, ""), outcome=y, treatment=treatment,
             estimand="ATT", estimator="naive difference in means (OLS)", sample="cohort",

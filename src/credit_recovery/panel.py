@@ -17,12 +17,14 @@ from credit_recovery.estimates import estimates_frame
 from credit_recovery.specifications import (OCR_ESTIMANDS, _fe_kwargs, _samples, fit_used,
                                             resolve_model_options, units_frame)
 
-__all__ = ["build_panel", "panel_estimates", "event_time_of", "EVENT_TIMES", "PANEL_OUTCOMES"]
+__all__ = ["build_panel", "panel_estimates", "event_time_of", "EVENT_TIMES", "PANEL_OUTCOMES", "PRE_COVARIATES"]
 
 #: Event-time bins of the event study (first and last bins are open: <= -3, >= +2); -1 is the reference.
 EVENT_TIMES: tuple[int, ...] = (-3, -2, -1, 0, 1, 2)
 #: Student-year outcomes the panel can model.
 PANEL_OUTCOMES: tuple[str, ...] = ("math", "reading", "credits", "gpa")
+#: Failure-year (baseline) covariates of the cohort whose recovery-year shifts the panel conditions on.
+PRE_COVARIATES: tuple[str, ...] = ("absence_rate_pre", "gpa_pre", "credits_pre")
 
 
 def _k_name(k: int) -> str:
@@ -52,7 +54,11 @@ def build_panel(student_years: pd.DataFrame, course_records: pd.DataFrame, cohor
         ``online`` (``online_<k>``); ``other_recovery`` / ``other_online``:
         the student retook a course (online) in this year in another
         episode; ``recovery_courses``: recovery attempts in this year (any
-        episode; the credits they can return are in that year's credits). Sorted by student and year.
+        episode; the credits they can return are in that year's credits);
+        ``<c>_0`` and ``<c>_m1`` for ``c`` in :data:`PRE_COVARIATES`: the
+        cohort episode's failure-year covariate, centred at the cohort mean (a
+        missing value counts as the mean), times the recovery-year and the
+        failure-year indicator. Sorted by student and year.
 
     Notes
     -----
@@ -65,6 +71,9 @@ def build_panel(student_years: pd.DataFrame, course_records: pd.DataFrame, cohor
                    gpa=sy["gpa"].astype(float))
     units = cohort[["student_id", "recovery_record_id", "school_year", "online"]].rename(
         columns={"school_year": "event_year"})
+    for c in PRE_COVARIATES:
+        x = cohort[c].astype(float)
+        units[f"{c}_c"] = (x - x.mean()).fillna(0.0).to_numpy()
     p = sy[["student_id", "school_id", "school_year", "grade", "math", "reading", "credits", "gpa"]].merge(
         units, on="student_id", how="inner", validate="many_to_one")
     p["online"] = p["online"].astype(int)
@@ -83,12 +92,17 @@ def build_panel(student_years: pd.DataFrame, course_records: pd.DataFrame, cohor
     for t in EVENT_TIMES:
         p[f"rel_{_k_name(t)}"] = (k == t).astype(float)
         p[f"online_{_k_name(t)}"] = p[f"rel_{_k_name(t)}"] * p["online"]
+    for c in PRE_COVARIATES:
+        x = p.pop(f"{c}_c")
+        p[f"{c}_0"], p[f"{c}_m1"] = x * p["rel_0"], x * p["rel_m1"]
     return p.sort_values(["student_id", "school_year"], kind="stable").reset_index(drop=True)
 
 
-STATIC_TERMS = ("online_0", "online_m1", "rel_m1", "rel_0", "other_recovery", "other_online", "recovery_courses")
+_NUISANCE = ("other_recovery", "other_online", "recovery_courses") + tuple(
+    f"{c}_{k}" for k in ("0", "m1") for c in PRE_COVARIATES)
+STATIC_TERMS = ("online_0", "online_m1", "rel_m1", "rel_0") + _NUISANCE
 EVENT_TERMS = tuple(f"online_{_k_name(t)}" for t in EVENT_TIMES if t != -1) + (
-    "rel_m2", "rel_m1", "rel_0", "rel_p1", "other_recovery", "other_online", "recovery_courses")
+    "rel_m2", "rel_m1", "rel_0", "rel_p1") + _NUISANCE
 
 
 def panel_estimates(panel: pd.DataFrame, outcomes: Sequence[str] = PANEL_OUTCOMES,
@@ -128,14 +142,21 @@ def panel_estimates(panel: pd.DataFrame, outcomes: Sequence[str] = PANEL_OUTCOME
     .. math::
 
         y_{it} = \beta\,D_i 1[k=0] + \delta\,D_i 1[k=-1] + \lambda_0 1[k=0] + \lambda_{-1} 1[k=-1]
-                 + \theta' o_{it} + \alpha_i + \gamma_{s(it),t} + e_{it}
+                 + \theta' o_{it} + (x_i - \bar x)'(\pi_0 1[k=0] + \pi_{-1} 1[k=-1]) + \alpha_i + \gamma_{s(it),t} + e_{it}
 
     :math:`D_i` online delivery of the episode, :math:`\alpha_i` student and
     :math:`\gamma_{s,t}` school-by-year effects, :math:`o_{it}` indicators
     of other recovery episodes (any, online) in year *t* and the number of
     courses being recovered in year *t* (more failed courses mean more
     credits to recover, and delivery is chosen on the failure year's credits,
-    so without it the credits comparison is confounded). :math:`\beta` is
+    so without it the credits comparison is confounded), and :math:`x_i` the
+    failure-year absence rate, GPA and credits (:data:`PRE_COVARIATES`):
+    delivery is chosen on them, the failure year's absences also lower the
+    chance of recovering the failed courses the next year (a time-varying
+    path the student effect cannot absorb), and how deep the failure year's
+    dip is depends on them too (left in the residual it would leak into
+    :math:`\alpha_i`). So trends are parallel conditional on the
+    failure-year covariates. :math:`\beta` is
     the change in the recovery year relative to the student's years other
     than the failure year, online minus classroom recoverers. The failure
     year (*k* = -1) carries an Ashenfelter-style dip that is selected on

@@ -12,7 +12,8 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 
 __all__ = [
     "fit_propensity",
@@ -228,8 +229,8 @@ def fit_propensity(
         raise ValueError(f"design columns are constant (no variation): {const}")
     if np.linalg.matrix_rank(X.to_numpy()) < X.shape[1]:
         raise ValueError(f"design matrix is rank deficient; columns: {list(X.columns)}")
-    fam_link = sm.families.links.Logit() if link == "logit" else sm.families.links.Probit()
-    model = sm.GLM(tv, X, family=sm.families.Binomial(link=fam_link))
+    fam_link = families.links.Logit() if link == "logit" else families.links.Probit()
+    model = GLM(tv, X, family=families.Binomial(link=fam_link))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = model.fit(method="IRLS", maxiter=maxiter, tol=tol, tol_criterion="deviance")

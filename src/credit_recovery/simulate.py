@@ -54,6 +54,7 @@ from credit_recovery.io import coerce_tables
 SCALES: dict[str, dict[str, float]] = {
     "tiny": {"n_schools": 4, "cohort_size": 30, "events_per_session": 6},
     "small": {"n_schools": 6, "cohort_size": 80, "events_per_session": 10},
+    "medium": {"n_schools": 10, "cohort_size": 50, "events_per_session": 8},
     "default": {"n_schools": 10, "cohort_size": 150, "events_per_session": 12},
     "paper": {"n_schools": 18, "cohort_size": 300, "events_per_session": 14},
 }

@@ -414,10 +414,11 @@ def generalized_propensity(data: pd.DataFrame, group: str, covariates: Sequence[
     :math:`P(G=k\mid x) = \exp(x'\beta_k)/\sum_j \exp(x'\beta_j)`,
     :math:`\beta_0 = 0`, by maximum likelihood (Newton, then BFGS if Newton fails).
     """
-    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import MNLogit
+    from statsmodels.tools.tools import add_constant
 
-    X = sm.add_constant(data[list(covariates)].astype(float), has_constant="add")
-    model = sm.MNLogit(data[group].astype(int), X)
+    X = add_constant(data[list(covariates)].astype(float), has_constant="add")
+    model = MNLogit(data[group].astype(int), X)
     import warnings
 
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
