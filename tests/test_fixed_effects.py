@@ -92,6 +92,19 @@ def test_cr2_matches_estimatr_and_clubsandwich(wagepan, ref):
     np.testing.assert_allclose(res.pvalues[TERMS], _q(ref, "p_estimatr_CR2"), rtol=1e-3)
 
 
+def test_weighted_cr2_matches_estimatr_and_clubsandwich(wagepan):
+    # reference: tests/reference/wagepan/make_reference_weighted.R (LSDV fits on the first 150 workers,
+    # w = 1 + nr mod 3)
+    ref_w = pd.read_csv(REF / "reference_weighted.csv")
+    sub = wagepan[wagepan["nr"].isin(np.sort(wagepan["nr"].unique())[:150])]
+    res = fit_fixed_effects(sub.assign(w=1.0 + sub["nr"] % 3), FORMULA, cluster="nr", cov_type="cr2", weights="w")
+    np.testing.assert_allclose(res.params[TERMS], _q(ref_w, "coef_estimatr_w"), rtol=1e-6)
+    np.testing.assert_allclose(res.std_errors[TERMS], _q(ref_w, "se_estimatr_CR2_w"), rtol=1e-4)
+    np.testing.assert_allclose(res.std_errors[TERMS], _q(ref_w, "se_clubSandwich_CR2_w"), rtol=1e-4)
+    np.testing.assert_allclose(res.df[TERMS], _q(ref_w, "df_clubSandwich_CR2_Satt_w"), rtol=1e-4)
+    np.testing.assert_allclose(res.df[TERMS], _q(ref_w, "df_estimatr_CR2_w"), rtol=1e-4)
+
+
 def test_all_convention_equals_linearmodels_debiased(wagepan):
     from linearmodels.iv.absorbing import AbsorbingLS
 
@@ -174,28 +187,32 @@ def test_weighted_fe_matches_weighted_lsdv():
     np.testing.assert_allclose(ours.std_errors.to_numpy(), fit.bse[:2], rtol=1e-5)
 
 
-def test_cr2_matches_brute_force_lsdv_on_unbalanced_panel():
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cr2_matches_brute_force_lsdv_on_unbalanced_panel(weighted):
     df = _panel(n_units=30, seed=3).sample(frac=0.8, random_state=0).sort_index()
-    res = fit_fixed_effects(df, "y ~ x + z | unit + year", cluster="school", cov_type="cr2")
+    res = fit_fixed_effects(df, "y ~ x + z | unit + year", cluster="school", cov_type="cr2",
+                            weights="w" if weighted else None)
+    # brute force on the dummy-variable regression, raw scale, weights W, working model I
+    # (Pustejovsky & Tipton 2018 with target I: estimatr and clubSandwich for a weighted lm)
+    w = df["w"].to_numpy() if weighted else np.ones(len(df))
     Z = np.column_stack([df[["x", "z"]].to_numpy(), _dummies(df, ["unit", "year"])])
     y = df["y"].to_numpy()
-    M = np.linalg.pinv(Z.T @ Z)
-    H = Z @ M @ Z.T
-    e = y - H @ y
-    I_H = np.eye(len(y)) - H
+    M = np.linalg.pinv(Z.T @ (w[:, None] * Z))
+    I_H = np.eye(len(y)) - Z @ M @ Z.T * w[None, :]  # I - H_X, H_X = Z M Z'W
+    e = I_H @ y
     cl = df["school"].to_numpy()
     meat = np.zeros((Z.shape[1], Z.shape[1]))
     Fcols = {0: [], 1: []}
     for g in np.unique(cl):
         idx = np.flatnonzero(cl == g)
-        vals, vecs = np.linalg.eigh(I_H[np.ix_(idx, idx)])
+        vals, vecs = np.linalg.eigh(I_H[idx] @ I_H[idx].T)
         inv = np.where(vals > 1e-10, 1 / np.sqrt(np.clip(vals, 1e-300, None)), 0.0)
         A = (vecs * inv) @ vecs.T
-        u = Z[idx].T @ A @ e[idx]
+        u = Z[idx].T @ (w[idx] * (A @ e[idx]))
         meat += np.outer(u, u)
         for k in (0, 1):
-            pg = A @ Z[idx] @ M[:, k]
-            Fcols[k].append(I_H[:, idx] @ pg)
+            pg = A @ (w[idx] * (Z[idx] @ M[:, k]))
+            Fcols[k].append(I_H[idx].T @ pg)
     V = M @ meat @ M
     np.testing.assert_allclose(res.std_errors.to_numpy(), np.sqrt(np.diag(V))[:2], rtol=1e-6)
     for k in (0, 1):
@@ -344,12 +361,14 @@ def test_invariances(seed, shift, scale):
     np.testing.assert_allclose(res.params["z"], base.params["z"], rtol=1e-6, atol=1e-9)
 
 
-def test_cr2_iterative_projection_path_matches_dense(monkeypatch):
+@pytest.mark.parametrize("weights", [None, "w"])
+def test_cr2_iterative_projection_path_matches_dense(monkeypatch, weights):
     import credit_recovery.fixed_effects as fe_mod
 
     df = _panel(n_units=20, seed=9).sample(frac=0.85, random_state=1)
-    dense = fit_fixed_effects(df, "y ~ x + z | unit + year", cluster="school", cov_type="cr2")
+    dense = fit_fixed_effects(df, "y ~ x + z | unit + year", cluster="school", cov_type="cr2", weights=weights)
     monkeypatch.setattr(fe_mod, "CR2_DENSE_LEVELS", 0)
-    iterative = fit_fixed_effects(df, "y ~ x + z | unit + year", cluster="school", cov_type="cr2")
+    iterative = fit_fixed_effects(df, "y ~ x + z | unit + year", cluster="school", cov_type="cr2",
+                                  weights=weights)
     pd.testing.assert_series_equal(dense.std_errors, iterative.std_errors, rtol=1e-7)
     pd.testing.assert_series_equal(dense.df, iterative.df, rtol=1e-7)

@@ -372,6 +372,78 @@ def _cr2(
     return cov, dfs
 
 
+def _cr2_weighted(
+    xt: np.ndarray, e: np.ndarray, sw: np.ndarray, codes: np.ndarray, n_clusters: int, bread: np.ndarray,
+    absorb: _Absorber, max_cluster_size: int, fe_codes: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """CR2 covariance and Bell-McCaffrey degrees of freedom of a weighted (WLS) fit.
+
+    The working model is the identity, as in ``estimatr::lm_robust(weights=,
+    se_type="CR2")`` and ``clubSandwich::vcovCR`` on a weighted ``lm``. With
+    ``S = diag(sw)``, the transformed hat matrix ``H~`` (dummies included) and
+    ``R_g = (I - H~)[:, g]``: ``B_g = S_g^-1 R_g' W R_g S_g^-1``,
+    ``A_g = B_g^(-1/2)``, score ``X~_g' S_g A_g S_g^-1 e~_g`` and
+    ``f_g = S R_g S_g^-1 A_g S_g X~_g B c``. Costs O(N * sum_g n_g) time.
+    """
+    from scipy import sparse
+
+    n, p = xt.shape
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(n_clusters + 1))
+    sizes = np.diff(bounds)
+    if sizes.max() > max_cluster_size:
+        raise ValueError(
+            f"cov_type='cr2' needs a dense n_g x n_g matrix per cluster and the largest cluster has "
+            f"{int(sizes.max())} rows (> max_cluster_size={max_cluster_size}); use cov_type='wild' "
+            "for few large clusters"
+        )
+    if n * n_clusters * p > 3e8 or n * int(sizes.max()) > 3e8:
+        raise ValueError(
+            f"weighted cov_type='cr2' needs N x n_g and N x G x K arrays (N={n}, G={n_clusters}); "
+            "too large: use cov_type='clustered' (many clusters) or 'wild' (few clusters)"
+        )
+    D = Ginv = None
+    if fe_codes is not None:
+        levels = [int(fe_codes[:, k].max()) + 1 for k in range(fe_codes.shape[1])]
+        if sum(levels) <= CR2_DENSE_LEVELS:
+            D = sparse.hstack([
+                sparse.csr_matrix((sw, (np.arange(n), fe_codes[:, k])), shape=(n, L))
+                for k, L in enumerate(levels)
+            ]).tocsr()
+            Ginv = np.linalg.pinv((D.T @ D).toarray(), hermitian=True)
+    xb = xt @ bread
+    meat_scores = np.zeros((n_clusters, p))
+    F = np.zeros((n, n_clusters, p))
+    for c in range(n_clusters):
+        idx = order[bounds[c]:bounds[c + 1]]
+        E = np.zeros((n, idx.size))
+        E[idx, np.arange(idx.size)] = 1.0
+        if D is not None:
+            mde = E - np.asarray(D @ (Ginv @ D[idx].T.toarray()))
+        elif fe_codes is not None:
+            mde = absorb(E)
+        else:
+            mde = E
+        R = mde - xb @ xt[idx].T  # (I - H~)[:, g]
+        s_inv = 1.0 / sw[idx]
+        Bg = (R.T @ (R * (sw * sw)[:, None])) * np.outer(s_inv, s_inv)
+        Bg = (Bg + Bg.T) / 2
+        vals, vecs = np.linalg.eigh(Bg)
+        keep = vals > 1e-10 * max(vals.max(), 1.0)
+        inv_sqrt = np.zeros_like(vals)
+        inv_sqrt[keep] = 1.0 / np.sqrt(vals[keep])
+        A = (vecs * inv_sqrt) @ vecs.T
+        meat_scores[c] = xt[idx].T @ (sw[idx] * (A @ (s_inv * e[idx])))
+        pg = A @ (sw[idx][:, None] * xb[idx])  # n_g x p
+        F[:, c, :] = sw[:, None] * (R @ (s_inv[:, None] * pg))
+    cov = bread @ (meat_scores.T @ meat_scores) @ bread
+    dfs = np.empty(p)
+    for k in range(p):
+        om = F[:, :, k].T @ F[:, :, k]
+        dfs[k] = np.trace(om) ** 2 / np.sum(om * om)
+    return cov, dfs
+
+
 @dataclass
 class _WildPieces:
     """Quantities of the WCR bootstrap that are linear/quadratic in the null value."""
@@ -628,7 +700,9 @@ def fit_fixed_effects(
         and ``wild``.
     weights : str, optional
         Column of non-negative analytic weights (WLS); rows with weight 0 are
-        dropped as missing. Not available with ``cov_type='cr2'``.
+        dropped as missing. With ``cov_type='cr2'`` the working model is the
+        identity (the convention of ``estimatr`` and ``clubSandwich`` for a
+        weighted ``lm``; see ``docs/models.md``).
     cov_type : {"unadjusted", "robust", "clustered", "cr2", "wild"}
     small_sample : bool
         Apply the small-sample factors in Notes (unadjusted, robust, clustered
@@ -725,8 +799,6 @@ def fit_fixed_effects(
     spec = parse_formula(formula)
     if cov_type in _CLUSTER_TYPES and cluster is None:
         raise ValueError(f"cov_type={cov_type!r} needs cluster=<column name>")
-    if cov_type == "cr2" and weights is not None:
-        raise NotImplementedError("cov_type='cr2' with weights is not implemented; use 'clustered' or 'wild'")
     if cov_type == "wild" and int(bootstrap_reps) < 99:
         raise ValueError(f"bootstrap_reps must be at least 99; got {bootstrap_reps}")
     used = spec.columns + [c for c in (cluster, weights) if c is not None]
@@ -839,7 +911,11 @@ def fit_fixed_effects(
         cov = factor * bread @ (s.T @ s) @ bread
         dfs[:] = n_clusters - 1
     else:  # cr2
-        cov, dfs = _cr2(xt, e, codes, n_clusters, bread, absorber, max_cluster_size, fe_codes)
+        if w is None:
+            cov, dfs = _cr2(xt, e, codes, n_clusters, bread, absorber, max_cluster_size, fe_codes)
+        else:
+            cov, dfs = _cr2_weighted(xt, e, np.sqrt(w), codes, n_clusters, bread, absorber, max_cluster_size,
+                                     fe_codes)
     se = np.sqrt(np.diag(cov))
 
     if cov_type == "wild":

@@ -265,14 +265,12 @@ def matched_fe_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covaria
     cells are dropped (``fit_used``). Standard errors clustered by
     ``options["cluster"]`` (school) with ``options["cov_type"]``; the
     headline is the wild cluster bootstrap (WCR, Webb weights) because one
-    district has about ten high schools. CR2 is unavailable with weights and
-    falls back to CR1 (``clustered``).
+    district has about ten high schools; ``cr2`` is the Bell-McCaffrey
+    alternative (on the weighted model).
     """
     opt = resolve_model_options(options)
     design, names = covariate_design(matched, covariates, absorbed=("school_id", "school_year"))
     kw = _fe_kwargs(opt)
-    if kw["cov_type"] == "cr2":
-        kw["cov_type"] = "clustered"
     rows, samples = [], []
     for y in outcomes:
         formula = f"{y} ~ online + {' + '.join(names)} | school_id^school_year" if names else \
@@ -462,8 +460,10 @@ def three_way_ipw_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], covar
     Notes
     -----
     The sample is restricted to school-years in which online recovery was
-    offered (some cohort unit recovered online there): elsewhere the
-    probability of online recovery is zero and no weighting can compare.
+    offered (some cohort unit recovered online there) in schools whose
+    online takers had both kinds of mentor: elsewhere the probability of
+    online recovery, or of one kind of mentor, is zero (positivity fails, the
+    multinomial logit is separated) and no weighting can compare.
     Generalized propensity :math:`p_k(x)` by MNLogit
     (:func:`generalized_propensity`), trimmed to ``[trim, 1]`` and
     normalized weights :math:`w_i = 1/p_{G_i}(x_i)` (ATE weights, Hájek:
@@ -480,7 +480,8 @@ def three_way_ipw_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], covar
     d["group3"] = np.where(d["online"].astype(int) == 0, 0, np.where(sup == 1, 2, 1))
     d = d[(d["online"].astype(int) == 0) | sup.notna()]
     offered = d.groupby(["school_id", "school_year"])["online"].transform("max") == 1
-    d = d[offered].copy()
+    both = d.groupby("school_id")["group3"].transform(lambda g: bool({1, 2} <= set(g)))
+    d = d[offered & both].copy()
     d["_year"] = d["school_year"].astype(str)
     covs = list(dict.fromkeys([*covariates, "school_id", "_year"]))
     design, names = covariate_design(d, covs)
@@ -492,8 +493,6 @@ def three_way_ipw_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], covar
     design["online_supportive"] = (design["group3"] == 2).astype(float)
     design["classroom"] = (design["group3"] == 0).astype(float)
     kw = _fe_kwargs(opt)
-    if kw["cov_type"] == "cr2":
-        kw["cov_type"] = "clustered"
     rows, samples = [], []
     est_name = "three-way IPW (multinomial propensity)"
     for y in outcomes:
