@@ -16,12 +16,13 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 pytestmark = pytest.mark.slow
 
 
-def run_snakemake(workdir: Path, config: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def run_snakemake(workdir: Path, config: dict, *args: str, check: bool = True,
+                  env: dict | None = None) -> subprocess.CompletedProcess:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "study.yaml").write_text(yaml.safe_dump(config))
     cmd = SNAKEMAKE + ["--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
                        "--configfile", str(workdir / "study.yaml"), "--cores", "2", *args]
-    env = {**os.environ, "MPLBACKEND": "Agg"}
+    env = {**os.environ, "MPLBACKEND": "Agg", **(env or {})}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
@@ -76,6 +77,27 @@ def test_results_layout(run1):
     assert {t["estimand_id"] for t in truth} >= {"ocr_math", "mentor_math", "mentor_credit_recovered"}
     manifest = json.loads((r / "manifest.json").read_text())
     assert "config_sha256" in manifest and manifest["inputs"]
+
+
+def test_a_package_change_reruns_every_rule_that_runs_package_code(run1, tmp_path):
+    from credit_recovery.provenance import package_sources_text
+
+    digest = hashlib.sha256(package_sources_text().encode("utf-8")).hexdigest()[:16]
+    stamp = run1 / "results" / "code" / f"credit_recovery-{digest}.txt"
+    assert stamp.read_text() == package_sources_text()
+    # a changed copy of the package, imported first: its stamp has another name
+    pkg = tmp_path / "pkg"
+    shutil.copytree(REPO / "src" / "credit_recovery", pkg / "credit_recovery",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    with open(pkg / "credit_recovery" / "estimates.py", "a") as fh:
+        fh.write("# a change\n")
+    wd = tmp_path / "copy"
+    shutil.copytree(run1, wd, symlinks=True)
+    out = run_snakemake(wd, TINY, "-n", "--quiet", "rules", env={"PYTHONPATH": str(pkg)}).stdout
+    planned = {line.split()[0] for line in out.splitlines() if line.strip() and line.split()[-1].isdigit()}
+    for rule in ("code_stamp", "simulate", "cohort", "match", "models", "models_panel", "validation", "brief",
+                 "manifest"):
+        assert rule in planned, (rule, out)
 
 
 def test_inputs_never_hold_planted_truth(run1):

@@ -30,6 +30,8 @@ __all__ = [
     "file_sha256",
     "git_state",
     "manifest_json",
+    "package_sources",
+    "package_sources_text",
     "package_versions",
 ]
 
@@ -117,6 +119,22 @@ def file_sha256(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def package_sources() -> list[tuple[str, str]]:
+    """``(path, sha256)`` of every ``.py`` file of the imported ``credit_recovery`` package.
+
+    Paths are relative to the package folder, in POSIX form, sorted. The
+    workflow names its code stamp after :func:`package_sources_text`'s hash,
+    so that a change to the package reruns every rule that uses it.
+    """
+    root = Path(__file__).resolve().parent
+    return [(p.relative_to(root).as_posix(), file_sha256(p)) for p in sorted(root.rglob("*.py"))]
+
+
+def package_sources_text() -> str:
+    """:func:`package_sources` as ``<sha256>  <path>`` lines (the code stamp's content)."""
+    return "".join(f"{h}  {p}\n" for p, h in package_sources())
 
 
 def _size(p: Path) -> int:

@@ -1,6 +1,7 @@
 rule cohort:
     input:
         "results/data",
+        code=PACKAGE_STAMP,
     output:
         cohort="results/cohort/cohort.parquet",
         ledger="results/cohort/ledger.parquet",

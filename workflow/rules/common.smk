@@ -1,5 +1,16 @@
 # Helpers shared by the rule files (input functions, paths). No statistics here.
+import hashlib
 from pathlib import Path
+
+from credit_recovery.provenance import package_sources_text
+
+# The package's code stamp, an input of every script step. Its name carries the hash of the
+# package's sources, so changing the package reruns those steps (Snakemake tracks only the scripts).
+PACKAGE_STAMP = (
+    "results/code/credit_recovery-"
+    + hashlib.sha256(package_sources_text().encode("utf-8")).hexdigest()[:16]
+    + ".txt"
+)
 
 TABLE_NAMES = ["students", "student_years", "mentors", "course_records", "platform_events"]
 

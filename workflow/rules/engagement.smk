@@ -20,6 +20,7 @@ rule sessions:
     input:
         data="results/data",
         years="results/engagement/school_years.csv",
+        code=PACKAGE_STAMP,
     output:
         "results/engagement/sessions/school_year={year}.parquet",
     wildcard_constraints:
@@ -43,6 +44,7 @@ rule engagement_features:
     input:
         data="results/data",
         sessions=engagement_session_files,
+        code=PACKAGE_STAMP,
     output:
         "results/engagement/features.parquet",
     params:
@@ -63,6 +65,7 @@ rule engagement_features:
 rule typology:
     input:
         features="results/engagement/features.parquet",
+        code=PACKAGE_STAMP,
     output:
         types="results/engagement/types.parquet",
         diagnostics="results/engagement/typology_diagnostics.csv",
@@ -84,6 +87,7 @@ rule engagement_models:
         data="results/data",
         features="results/engagement/features.parquet",
         types="results/engagement/types.parquet",
+        code=PACKAGE_STAMP,
     output:
         estimates="results/models/parts/engagement.csv",
         samples="results/models/samples/engagement.parquet",
@@ -105,6 +109,7 @@ rule engagement_figures:
         features="results/engagement/features.parquet",
         types="results/engagement/types.parquet",
         sessions=engagement_session_files,
+        code=PACKAGE_STAMP,
     output:
         profiles=multiext("results/public/figures/engagement_type_profiles", ".png", ".svg"),
         idle_pass=multiext("results/public/figures/engagement_idle_pass", ".png", ".svg"),
@@ -127,6 +132,7 @@ rule engagement_validation:
         planted="results/truth/types.parquet",
         truth="results/truth/truth.json",
         estimates="results/models/parts/engagement.csv",
+        code=PACKAGE_STAMP,
     output:
         "results/validation/engagement_validation.csv",
     conda:

@@ -1,6 +1,7 @@
 rule propensity:
     input:
         cohort="results/cohort/cohort.parquet",
+        code=PACKAGE_STAMP,
     output:
         scores="results/matching/propensity.parquet",
         coefficients="results/matching/propensity_coefficients.csv",
@@ -17,6 +18,7 @@ rule propensity:
 rule match:
     input:
         scores="results/matching/propensity.parquet",
+        code=PACKAGE_STAMP,
     output:
         matched="results/matching/matched.parquet",
         pairs="results/matching/pairs.parquet",
@@ -36,6 +38,7 @@ rule balance:
     input:
         scores="results/matching/propensity.parquet",
         matched="results/matching/matched.parquet",
+        code=PACKAGE_STAMP,
     output:
         table="results/matching/balance.csv",
         gate="results/matching/balance_gate.csv",

@@ -2,6 +2,7 @@ rule models:
     input:
         cohort="results/cohort/cohort.parquet",
         matched="results/matching/matched.parquet",
+        code=PACKAGE_STAMP,
     output:
         estimates="results/models/parts/ocr.csv",
         samples="results/models/samples/ocr.parquet",
@@ -21,6 +22,7 @@ rule models_panel:
     input:
         data="results/data",
         cohort="results/cohort/cohort.parquet",
+        code=PACKAGE_STAMP,
     output:
         estimates="results/models/parts/panel.csv",
         samples="results/models/samples/panel.parquet",
@@ -38,6 +40,7 @@ rule models_mentor:
     input:
         data="results/data",
         cohort="results/cohort/cohort.parquet",
+        code=PACKAGE_STAMP,
     output:
         estimates="results/models/parts/mentor.csv",
         samples="results/models/samples/mentor.parquet",
@@ -57,6 +60,7 @@ rule estimates:
     input:
         parts=estimate_parts(),
         samples=estimate_samples(),
+        code=PACKAGE_STAMP,
     output:
         estimates="results/models/estimates.csv",
         samples="results/models/samples.parquet",
@@ -72,6 +76,7 @@ rule models_tables:
     input:
         estimates="results/models/estimates.csv",
         cohort="results/cohort/cohort.parquet",
+        code=PACKAGE_STAMP,
     output:
         effect_sizes="results/models/effect_sizes.csv",
         public_effect_sizes="results/public/effect_sizes.csv",

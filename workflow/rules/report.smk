@@ -6,6 +6,7 @@
 rule report:
     input:
         estimates="results/models/estimates.csv",
+        code=PACKAGE_STAMP,
     output:
         estimates="results/public/estimates.csv",
     params:
@@ -25,6 +26,7 @@ rule brief:
         balance="results/matching/balance.csv",
         data="results/data",
         types=engagement_types,
+        code=PACKAGE_STAMP,
     output:
         html=report(
             "results/public/brief.html",
@@ -55,6 +57,7 @@ rule appendix:
         data="results/data",
         truth=validation_inputs,
         stage_files=stage_public_files,
+        code=PACKAGE_STAMP,
     output:
         html=report(
             "results/public/appendix.html",
@@ -76,6 +79,7 @@ rule privacy:
     input:
         data="results/data",
         public=public_files,
+        code=PACKAGE_STAMP,
     output:
         "results/validation/privacy_scan.csv",
     params:
@@ -101,6 +105,7 @@ rule manifest:
         ],
         truth=truth_inputs,
         public=public_files,
+        code=PACKAGE_STAMP,
     output:
         "results/manifest.json",
     params:

@@ -1,4 +1,6 @@
 rule simulate:
+    input:
+        code=PACKAGE_STAMP,
     output:
         tables=expand("results/synthetic/{table}.parquet", table=TABLE_NAMES),
         truth="results/truth/truth.json",

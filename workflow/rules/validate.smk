@@ -1,6 +1,7 @@
 rule validate:
     input:
         source_files,
+        code=PACKAGE_STAMP,
     output:
         tables=directory("results/data"),
         report="results/validation/input_report.csv",

@@ -3,6 +3,8 @@
 
 
 rule validation_mc_replicate:
+    input:
+        code=PACKAGE_STAMP,
     output:
         "results/validation/mc/replicate_{seed}.csv",
     wildcard_constraints:
@@ -19,13 +21,14 @@ rule validation_mc_replicate:
 
 rule validation_mc:
     input:
-        expand(
+        replicates=expand(
             "results/validation/mc/replicate_{seed}.csv",
             seed=range(
                 config["validation_mc"]["first_seed"],
                 config["validation_mc"]["first_seed"] + config["validation_mc"]["replicates"],
             ),
         ),
+        code=PACKAGE_STAMP,
     output:
         summary="results/validation/monte_carlo.csv",
         replicates="results/validation/monte_carlo_replicates.parquet",

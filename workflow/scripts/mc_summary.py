@@ -6,7 +6,7 @@ from credit_recovery.pipeline import start_log, write_csv, write_parquet
 from credit_recovery.plotting import save_figure
 
 log = start_log(snakemake.log[0])
-rows = pd.concat([pd.read_csv(p, keep_default_na=False, na_values=[""]) for p in snakemake.input],
+rows = pd.concat([pd.read_csv(p, keep_default_na=False, na_values=[""]) for p in snakemake.input.replicates],
                  ignore_index=True)
 summary = summarize_replicates(rows)
 write_parquet(rows, snakemake.output.replicates)

@@ -1,6 +1,6 @@
 """Rules brief and appendix: execute a notebook of notebooks/ with parameters and export it to HTML.
 
-Parameters given to the notebook: every named input (other than the notebook) under its own name,
+Parameters given to the notebook: every named input (other than the notebook and the code stamp) under its own name,
 every named output (other than the HTML) as ``out_<name>``, ``params.parameters``, and ``repo`` (the
 repository holding the notebook, for the git state in the footer). Paths are relative to the working
 directory, where the kernel runs.
@@ -19,7 +19,7 @@ def plain(value):
 
 
 log = start_log(snakemake.log[0])
-parameters = {k: plain(v) for k, v in snakemake.input.items() if k != "notebook"}
+parameters = {k: plain(v) for k, v in snakemake.input.items() if k not in ("notebook", "code")}
 parameters.update({f"out_{k}": plain(v) for k, v in snakemake.output.items() if k != "html"})
 parameters.update(snakemake.params.parameters)
 parameters["repo"] = str(Path(snakemake.input.notebook).resolve().parent.parent)  # the workflow's repository
