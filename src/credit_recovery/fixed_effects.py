@@ -271,6 +271,47 @@ def _wild_weights(n_clusters: int, reps: int, kind: str, seed: int) -> np.ndarra
 CR2_DENSE_LEVELS: int = 2000
 
 
+def _cr2_clusters(codes: np.ndarray, n_clusters: int, n: int, p: int, max_cluster_size: int,
+                  weighted: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Rows sorted by cluster and the cluster bounds; refuses problems too large for CR2."""
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(n_clusters + 1))
+    largest = int(np.diff(bounds).max())
+    if largest > max_cluster_size:
+        raise ValueError(
+            f"cov_type='cr2' needs a dense n_g x n_g matrix per cluster and the largest cluster has "
+            f"{largest} rows (> max_cluster_size={max_cluster_size}); use cov_type='wild' "
+            "for few large clusters"
+        )
+    if n * n_clusters * p > 3e8 or (weighted and n * largest > 3e8):
+        raise ValueError(
+            f"cov_type='cr2' degrees of freedom need an N x G x K array ({n} x {n_clusters} x {p}); "
+            "too large: use cov_type='clustered' (many clusters) or 'wild' (few clusters)"
+        )
+    return order, bounds
+
+
+def _inv_sqrt_psd(m: np.ndarray) -> np.ndarray:
+    """Symmetric pseudo-inverse square root (eigenvalues <= 1e-10 of the largest set to 0)."""
+    m = (m + m.T) / 2
+    vals, vecs = np.linalg.eigh(m)
+    keep = vals > 1e-10 * max(vals.max(), 1.0)
+    inv_sqrt = np.zeros_like(vals)
+    inv_sqrt[keep] = 1.0 / np.sqrt(vals[keep])
+    return (vecs * inv_sqrt) @ vecs.T
+
+
+def _dummies(fe_codes: np.ndarray, values: np.ndarray):
+    """Sparse dummy matrix of all fixed effects (entries ``values``) and its levels per effect."""
+    from scipy import sparse
+
+    n = fe_codes.shape[0]
+    levels = [int(fe_codes[:, k].max()) + 1 for k in range(fe_codes.shape[1])]
+    D = sparse.hstack([sparse.csr_matrix((values, (np.arange(n), fe_codes[:, k])), shape=(n, L))
+                       for k, L in enumerate(levels)]).tocsr()
+    return D, levels
+
+
 def _cr2(
     xt: np.ndarray, e: np.ndarray, codes: np.ndarray, n_clusters: int, bread: np.ndarray,
     absorb: _Absorber, max_cluster_size: int, fe_codes: np.ndarray | None,
@@ -281,33 +322,15 @@ def _cr2(
     effects have at most :data:`CR2_DENSE_LEVELS` levels in total
     (``M_D = I - D (D'D)^+ D'``), otherwise from absorbing unit vectors.
     """
-    from scipy import sparse
-
     n, p = xt.shape
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(n_clusters + 1))
-    sizes = np.diff(bounds)
-    if sizes.max() > max_cluster_size:
-        raise ValueError(
-            f"cov_type='cr2' needs a dense n_g x n_g matrix per cluster and the largest cluster has "
-            f"{int(sizes.max())} rows (> max_cluster_size={max_cluster_size}); use cov_type='wild' "
-            "for few large clusters"
-        )
-    if n * n_clusters * p > 3e8:
-        raise ValueError(
-            f"cov_type='cr2' degrees of freedom need an N x G x K array ({n} x {n_clusters} x {p}); "
-            "too large: use cov_type='clustered' (many clusters) or 'wild' (few clusters)"
-        )
+    order, bounds = _cr2_clusters(codes, n_clusters, n, p, max_cluster_size, weighted=False)
     D = Ginv = W = None
     dense = True
     if fe_codes is not None:
         levels = [int(fe_codes[:, k].max()) + 1 for k in range(fe_codes.shape[1])]
         dense = sum(levels) <= CR2_DENSE_LEVELS
         if dense:
-            D = sparse.hstack([
-                sparse.csr_matrix((np.ones(n), (np.arange(n), fe_codes[:, k])), shape=(n, L))
-                for k, L in enumerate(levels)
-            ]).tocsr()
+            D, levels = _dummies(fe_codes, np.ones(n))
             Ginv = np.linalg.pinv((D.T @ D).toarray(), hermitian=True)
             W = np.zeros((D.shape[1], n_clusters, p))
             fe_levels = fe_codes + np.concatenate([[0], np.cumsum(levels)[:-1]])[None, :]
@@ -342,13 +365,7 @@ def _cr2(
                         mdgg -= Ginv[np.ix_(lv[:, k1], lv[:, k2])]
             else:
                 mdgg = np.eye(idx.size)
-            ihg = mdgg - xt[idx] @ bread @ xt[idx].T  # I - H_gg
-            ihg = (ihg + ihg.T) / 2
-            vals, vecs = np.linalg.eigh(ihg)
-            keep = vals > 1e-10 * max(vals.max(), 1.0)
-            inv_sqrt = np.zeros_like(vals)
-            inv_sqrt[keep] = 1.0 / np.sqrt(vals[keep])
-            A = (vecs * inv_sqrt) @ vecs.T
+            A = _inv_sqrt_psd(mdgg - xt[idx] @ bread @ xt[idx].T)  # (I - H_gg)^(-1/2)
             meat_scores[c] = xt[idx].T @ (A @ e[idx])
             pg = A @ xb[idx]  # n_g x p, columns p_g for each coefficient
             if R is not None:
@@ -385,31 +402,13 @@ def _cr2_weighted(
     ``A_g = B_g^(-1/2)``, score ``X~_g' S_g A_g S_g^-1 e~_g`` and
     ``f_g = S R_g S_g^-1 A_g S_g X~_g B c``. Costs O(N * sum_g n_g) time.
     """
-    from scipy import sparse
-
     n, p = xt.shape
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(n_clusters + 1))
-    sizes = np.diff(bounds)
-    if sizes.max() > max_cluster_size:
-        raise ValueError(
-            f"cov_type='cr2' needs a dense n_g x n_g matrix per cluster and the largest cluster has "
-            f"{int(sizes.max())} rows (> max_cluster_size={max_cluster_size}); use cov_type='wild' "
-            "for few large clusters"
-        )
-    if n * n_clusters * p > 3e8 or n * int(sizes.max()) > 3e8:
-        raise ValueError(
-            f"weighted cov_type='cr2' needs N x n_g and N x G x K arrays (N={n}, G={n_clusters}); "
-            "too large: use cov_type='clustered' (many clusters) or 'wild' (few clusters)"
-        )
+    order, bounds = _cr2_clusters(codes, n_clusters, n, p, max_cluster_size, weighted=True)
     D = Ginv = None
     if fe_codes is not None:
         levels = [int(fe_codes[:, k].max()) + 1 for k in range(fe_codes.shape[1])]
         if sum(levels) <= CR2_DENSE_LEVELS:
-            D = sparse.hstack([
-                sparse.csr_matrix((sw, (np.arange(n), fe_codes[:, k])), shape=(n, L))
-                for k, L in enumerate(levels)
-            ]).tocsr()
+            D, _ = _dummies(fe_codes, sw)
             Ginv = np.linalg.pinv((D.T @ D).toarray(), hermitian=True)
     xb = xt @ bread
     meat_scores = np.zeros((n_clusters, p))
@@ -426,13 +425,7 @@ def _cr2_weighted(
             mde = E
         R = mde - xb @ xt[idx].T  # (I - H~)[:, g]
         s_inv = 1.0 / sw[idx]
-        Bg = (R.T @ (R * (sw * sw)[:, None])) * np.outer(s_inv, s_inv)
-        Bg = (Bg + Bg.T) / 2
-        vals, vecs = np.linalg.eigh(Bg)
-        keep = vals > 1e-10 * max(vals.max(), 1.0)
-        inv_sqrt = np.zeros_like(vals)
-        inv_sqrt[keep] = 1.0 / np.sqrt(vals[keep])
-        A = (vecs * inv_sqrt) @ vecs.T
+        A = _inv_sqrt_psd((R.T @ (R * (sw * sw)[:, None])) * np.outer(s_inv, s_inv))  # B_g^(-1/2)
         meat_scores[c] = xt[idx].T @ (sw[idx] * (A @ (s_inv * e[idx])))
         pg = A @ (sw[idx][:, None] * xb[idx])  # n_g x p
         F[:, c, :] = sw[:, None] * (R @ (s_inv[:, None] * pg))
