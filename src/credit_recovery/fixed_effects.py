@@ -312,6 +312,16 @@ def _dummies(fe_codes: np.ndarray, values: np.ndarray):
     return D, levels
 
 
+def _cr2_finish(bread: np.ndarray, meat_scores: np.ndarray, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CR2 covariance from the adjusted cluster scores, and the Satterthwaite df from the f_g columns."""
+    cov = bread @ (meat_scores.T @ meat_scores) @ bread
+    dfs = np.empty(F.shape[2])
+    for k in range(F.shape[2]):
+        om = F[:, :, k].T @ F[:, :, k]
+        dfs[k] = np.trace(om) ** 2 / np.sum(om * om)
+    return cov, dfs
+
+
 def _cr2(
     xt: np.ndarray, e: np.ndarray, codes: np.ndarray, n_clusters: int, bread: np.ndarray,
     absorb: _Absorber, max_cluster_size: int, fe_codes: np.ndarray | None,
@@ -381,12 +391,7 @@ def _cr2(
     F -= (xb @ Q.transpose(1, 0, 2).reshape(p, n_clusters * p)).reshape(n, n_clusters, p)
     if W is not None:  # M_D E_g p_g = E_g p_g - D (D'D)^+ D_g' p_g
         F -= np.asarray(D @ (Ginv @ W.reshape(W.shape[0], -1))).reshape(n, n_clusters, p)
-    cov = bread @ (meat_scores.T @ meat_scores) @ bread
-    dfs = np.empty(p)
-    for k in range(p):
-        om = F[:, :, k].T @ F[:, :, k]
-        dfs[k] = np.trace(om) ** 2 / np.sum(om * om)
-    return cov, dfs
+    return _cr2_finish(bread, meat_scores, F)
 
 
 def _cr2_weighted(
@@ -429,12 +434,7 @@ def _cr2_weighted(
         meat_scores[c] = xt[idx].T @ (sw[idx] * (A @ (s_inv * e[idx])))
         pg = A @ (sw[idx][:, None] * xb[idx])  # n_g x p
         F[:, c, :] = sw[:, None] * (R @ (s_inv[:, None] * pg))
-    cov = bread @ (meat_scores.T @ meat_scores) @ bread
-    dfs = np.empty(p)
-    for k in range(p):
-        om = F[:, :, k].T @ F[:, :, k]
-        dfs[k] = np.trace(om) ** 2 / np.sum(om * om)
-    return cov, dfs
+    return _cr2_finish(bread, meat_scores, F)
 
 
 @dataclass
