@@ -110,3 +110,28 @@ def test_planted_effect_recovered():
         est, se = row["estimate"].iloc[0], row["std_error"].iloc[0]
         assert abs(est - 2.0) < 4 * se
     assert adj["std_error"].iloc[0] < unadj["std_error"].iloc[0]
+
+
+
+def test_hc3_unit_alone_in_a_covariate_level_contributes_zero():
+    from credit_recovery.att import _vcov
+
+    # a dummy that is 1 for one unit only gives it leverage 1 and residual 0: HC3's term is 0/0
+    rng = np.random.default_rng(4)
+    n = 60
+    X = np.column_stack([np.ones(n), np.r_[np.ones(20), np.zeros(40)], rng.normal(size=n), np.eye(n)[7]])
+    w = rng.uniform(0.5, 2, n)
+    y = X[:, :3] @ [0.1, 0.5, 1.0] + rng.normal(size=n)
+    beta = np.linalg.solve(X.T @ (X * w[:, None]), X.T @ (w * y))
+    V, _ = _vcov(X, y, w, beta, "HC3", None)
+    assert np.isfinite(V).all()
+    # brute force: sandwich's HC3 over the other units
+    bread = np.linalg.inv(X.T @ (X * w[:, None]))
+    meat = np.zeros((4, 4))
+    for i in range(n):
+        if i == 7:
+            continue
+        h = w[i] * X[i] @ bread @ X[i]
+        u = w[i] * (y[i] - X[i] @ beta) * X[i] / (1 - h)
+        meat += np.outer(u, u)
+    np.testing.assert_allclose(V, bread @ meat @ bread, rtol=1e-10)

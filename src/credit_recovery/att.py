@@ -45,9 +45,11 @@ def _vcov(X, y, w, beta, cov_type, clusters):
     if cov_type == "HC1":
         meat = scores.T @ scores
         return n / (n - k) * XtWX_inv @ meat @ XtWX_inv, None
-    # HC3: h_i = w_i x_i' (X'WX)^{-1} x_i
+    # HC3: h_i = w_i x_i' (X'WX)^{-1} x_i. A unit with h_i = 1 (alone in a covariate level, its
+    # residual exactly 0) has an undefined 0/0 term, NaN in R's sandwich; it contributes 0 here.
     h = w * np.einsum("ij,jk,ik->i", X, XtWX_inv, X)
-    s = scores / (1 - h)[:, None]
+    lev1 = 1 - h < 1e-10
+    s = np.where(lev1[:, None], 0.0, scores / np.where(lev1, 1.0, 1 - h)[:, None])
     return XtWX_inv @ (s.T @ s) @ XtWX_inv, None
 
 
