@@ -119,7 +119,8 @@ def estimate_att(
       :math:`u_g = \\sum_{i \\in g} w_i e_i x_i`.
     * HC3 (``sandwich::vcovHC(fit, type = "HC3")``):
       :math:`M = \\sum_i (w_i e_i)^2 x_i x_i' / (1 - h_i)^2`,
-      :math:`h_i = w_i x_i'(X'WX)^{-1}x_i`.
+      :math:`h_i = w_i x_i'(X'WX)^{-1}x_i`; a unit with :math:`h_i = 1`
+      (residual exactly 0, a 0/0 term, NaN in ``sandwich``) contributes 0.
     * HC1: :math:`\\frac{n}{n-k} \\sum_i (w_i e_i)^2 x_i x_i'`.
 
     Confidence intervals and p-values use :math:`t_{n-k}` without
