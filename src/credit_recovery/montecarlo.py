@@ -187,6 +187,9 @@ def mc_plot(summary: pd.DataFrame, estimand_id: str = "ocr_math"):
     a1.set_yticklabels(labels)
     a1.invert_yaxis()
     a1.set_xlabel("bias (estimate - truth)")
+    from matplotlib.ticker import MaxNLocator
+
+    a1.xaxis.set_major_locator(MaxNLocator(nbins=4))  # long minus-signed labels must not collide
     a2.set_xlabel("95% CI coverage")
     a1.legend(loc="best", fontsize=8)
     fig.suptitle(f"Monte Carlo: {estimand_id}", fontsize=11)
