@@ -284,8 +284,11 @@ def _cr2_clusters(codes: np.ndarray, n_clusters: int, n: int, p: int, max_cluste
             "for few large clusters"
         )
     if n * n_clusters * p > 3e8 or (weighted and n * largest > 3e8):
+        what = f"an N x G x K array ({n} x {n_clusters} x {p})"
+        if weighted:
+            what += f" and, weighted, an N x n_g array per cluster ({n} x {largest})"
         raise ValueError(
-            f"cov_type='cr2' degrees of freedom need an N x G x K array ({n} x {n_clusters} x {p}); "
+            f"cov_type='cr2' degrees of freedom need {what}; "
             "too large: use cov_type='clustered' (many clusters) or 'wild' (few clusters)"
         )
     return order, bounds
@@ -301,15 +304,18 @@ def _inv_sqrt_psd(m: np.ndarray) -> np.ndarray:
     return (vecs * inv_sqrt) @ vecs.T
 
 
-def _dummies(fe_codes: np.ndarray, values: np.ndarray):
-    """Sparse dummy matrix of all fixed effects (entries ``values``) and its levels per effect."""
+def _dense_dummies(fe_codes: np.ndarray, values: np.ndarray):
+    """``(D, (D'D)^+, levels)``: the sparse dummies of all fixed effects (entries ``values``) and the
+    pseudo-inverse of their cross-product, or ``(None, None, levels)`` above :data:`CR2_DENSE_LEVELS`."""
     from scipy import sparse
 
     n = fe_codes.shape[0]
     levels = [int(fe_codes[:, k].max()) + 1 for k in range(fe_codes.shape[1])]
+    if sum(levels) > CR2_DENSE_LEVELS:
+        return None, None, levels
     D = sparse.hstack([sparse.csr_matrix((values, (np.arange(n), fe_codes[:, k])), shape=(n, L))
                        for k, L in enumerate(levels)]).tocsr()
-    return D, levels
+    return D, np.linalg.pinv((D.T @ D).toarray(), hermitian=True), levels
 
 
 def _cr2_finish(bread: np.ndarray, meat_scores: np.ndarray, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -337,11 +343,9 @@ def _cr2(
     D = Ginv = W = None
     dense = True
     if fe_codes is not None:
-        levels = [int(fe_codes[:, k].max()) + 1 for k in range(fe_codes.shape[1])]
-        dense = sum(levels) <= CR2_DENSE_LEVELS
+        D, Ginv, levels = _dense_dummies(fe_codes, np.ones(n))
+        dense = D is not None
         if dense:
-            D, levels = _dummies(fe_codes, np.ones(n))
-            Ginv = np.linalg.pinv((D.T @ D).toarray(), hermitian=True)
             W = np.zeros((D.shape[1], n_clusters, p))
             fe_levels = fe_codes + np.concatenate([[0], np.cumsum(levels)[:-1]])[None, :]
     xb = xt @ bread  # N x p : rows x_i' (X'X)^-1
@@ -411,10 +415,7 @@ def _cr2_weighted(
     order, bounds = _cr2_clusters(codes, n_clusters, n, p, max_cluster_size, weighted=True)
     D = Ginv = None
     if fe_codes is not None:
-        levels = [int(fe_codes[:, k].max()) + 1 for k in range(fe_codes.shape[1])]
-        if sum(levels) <= CR2_DENSE_LEVELS:
-            D, _ = _dummies(fe_codes, sw)
-            Ginv = np.linalg.pinv((D.T @ D).toarray(), hermitian=True)
+        D, Ginv, _ = _dense_dummies(fe_codes, sw)
     xb = xt @ bread
     meat_scores = np.zeros((n_clusters, p))
     F = np.zeros((n, n_clusters, p))

@@ -23,7 +23,7 @@ __all__ = ["build_panel", "panel_estimates", "event_time_of", "EVENT_TIMES", "PA
 EVENT_TIMES: tuple[int, ...] = (-3, -2, -1, 0, 1, 2)
 #: Student-year outcomes the panel can model.
 PANEL_OUTCOMES: tuple[str, ...] = ("math", "reading", "credits", "gpa")
-#: Failure-year (baseline) covariates of the cohort whose recovery-year shifts the panel conditions on.
+#: Failure-year (baseline) covariates of the cohort episode; the panel lets them shift the failure and recovery years.
 PRE_COVARIATES: tuple[str, ...] = ("absence_rate_pre", "gpa_pre", "credits_pre")
 
 
@@ -142,7 +142,8 @@ def panel_estimates(panel: pd.DataFrame, outcomes: Sequence[str] = PANEL_OUTCOME
     .. math::
 
         y_{it} = \beta\,D_i 1[k=0] + \delta\,D_i 1[k=-1] + \lambda_0 1[k=0] + \lambda_{-1} 1[k=-1]
-                 + \theta' o_{it} + (x_i - \bar x)'(\pi_0 1[k=0] + \pi_{-1} 1[k=-1]) + \alpha_i + \gamma_{s(it),t} + e_{it}
+                 + \theta' o_{it} + (x_i - \bar x)'(\pi_0 1[k=0] + \pi_{-1} 1[k=-1])
+                 + \alpha_i + \gamma_{s(it),t} + e_{it}
 
     :math:`D_i` online delivery of the episode, :math:`\alpha_i` student and
     :math:`\gamma_{s,t}` school-by-year effects, :math:`o_{it}` indicators
