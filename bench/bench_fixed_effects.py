@@ -26,7 +26,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from credit_recovery.fixed_effects import fit_fixed_effects
+from credit_recovery.estimation.fixed_effects import fit_fixed_effects
 
 FORMULA = "y ~ x1 + x2 + x3 + x4 + x5 | student + school^year"
 X = ["x1", "x2", "x3", "x4", "x5"]

@@ -3,7 +3,7 @@ caliper 0.2 SD of the logit propensity score, 20% treated.
 
     .venv/bin/python bench/bench_matching.py [--sizes 10000 100000 1000000] [--repeats 3]
 
-Compares credit_recovery.matching.match (sorted controls + union-find
+Compares credit_recovery.design.matching.match (sorted controls + union-find
 "next unused" skip lists, O(n log n)) with a brute-force O(treated x controls)
 greedy matcher (numpy argmin over all controls per treated unit) in the same
 run, and checks that both give identical pairs. Prints medians and ratios.
@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from credit_recovery.matching import match
+from credit_recovery.design.matching import match
 
 
 def make_data(n: int, seed: int = 0) -> pd.DataFrame:

@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/bench_models.py [--students 60000] [--repeats 3]
 
-Builds a synthetic student-year panel in the shape of ``credit_recovery.panel.build_panel``
+Builds a synthetic student-year panel in the shape of ``credit_recovery.specs.panel.build_panel``
 (``--students`` ever-recoverers x 5 years = 300,000 student-years at the default, 18 schools,
 7 school years, event-time bins, other-episode indicators) and times
-``credit_recovery.panel.panel_estimates`` for one outcome (static model + event study:
+``credit_recovery.specs.panel.panel_estimates`` for one outcome (static model + event study:
 student and school-by-year fixed effects, tens of thousands of student effects) with
 cov_type ``clustered`` (CR1) and ``wild`` (WCR bootstrap, 999 Webb draws, test inversion for
 every reported term). Also times the matched school-by-year FE specification on 30,000
@@ -21,8 +21,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from credit_recovery.panel import EVENT_TIMES, PRE_COVARIATES, _k_name, panel_estimates
-from credit_recovery.specifications import matched_fe_estimates
+from credit_recovery.specs.panel import EVENT_TIMES, PRE_COVARIATES, _k_name, panel_estimates
+from credit_recovery.specs.specifications import matched_fe_estimates
 
 
 def make_panel(n_students: int, seed: int = 0) -> pd.DataFrame:
@@ -69,7 +69,7 @@ def linearmodels_static(panel: pd.DataFrame):
     """The static panel model fitted directly with linearmodels (the absorber we build on)."""
     from linearmodels.iv.absorbing import AbsorbingLS
 
-    from credit_recovery.panel import STATIC_TERMS
+    from credit_recovery.specs.panel import STATIC_TERMS
 
     fe = pd.DataFrame({"student": pd.Categorical(panel["student_id"]),
                        "sy": pd.Categorical(panel["school_id"].astype(str) + "_" + panel["school_year"].astype(str))})

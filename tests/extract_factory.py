@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from credit_recovery.contract import TABLES
-from credit_recovery.io import coerce_tables
+from credit_recovery.data.contract import TABLES
+from credit_recovery.data.extract_io import coerce_tables
 
 __all__ = ["tiny_extract"]
 

@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from credit_recovery.analysis import truth_vs_estimates
-from credit_recovery.estimates import estimate_row, estimates_frame
+from credit_recovery.truth.comparison import truth_vs_estimates
+from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
 
 
 def test_truth_is_the_mean_effect_over_the_estimates_own_online_units():

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from credit_recovery.att import estimate_att
-from credit_recovery.estimates import ESTIMATE_COLUMNS
-from credit_recovery.matching import match
+from credit_recovery.estimation.att import estimate_att
+from credit_recovery.shared.estimate_schema import ESTIMATE_COLUMNS
+from credit_recovery.design.matching import match
 
 from lalonde_reference import COVS, REF, SPECS, load_lalonde
 
@@ -114,7 +114,7 @@ def test_planted_effect_recovered():
 
 
 def test_hc3_unit_alone_in_a_covariate_level_contributes_zero():
-    from credit_recovery.att import _vcov
+    from credit_recovery.estimation.att import _vcov
 
     # a dummy that is 1 for one unit only gives it leverage 1 and residual 0: HC3's term is 0/0
     rng = np.random.default_rng(4)

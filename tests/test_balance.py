@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from credit_recovery.balance import (
+from credit_recovery.design.balance import (
     BALANCE_COLUMNS,
     balance_before_after,
     balance_table,
@@ -15,7 +15,7 @@ from credit_recovery.balance import (
     overlap_plot,
     wwc_class,
 )
-from credit_recovery.matching import match
+from credit_recovery.design.matching import match
 
 from lalonde_reference import COVS as LALONDE_COVS
 from lalonde_reference import REF, SPECS, load_lalonde

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from credit_recovery import build_cohort, simulate_district
-from credit_recovery.cohort import COURSE_STATUSES, STUDENT_YEAR_STATUSES, cohort_units
+from credit_recovery.data.cohort import COURSE_STATUSES, STUDENT_YEAR_STATUSES, cohort_units
 
 
 @pytest.fixture(scope="module")

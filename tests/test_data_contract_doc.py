@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from credit_recovery.contract import TABLES, Column
+from credit_recovery.data.contract import TABLES, Column
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "data-contract.md"
 HEADER = ("| Column | Type | Unit | Allowed values / range | Nullable | Description |\n"

@@ -1,4 +1,4 @@
-"""Tests for credit_recovery.effect_sizes against hand-computed WWC examples."""
+"""Tests for credit_recovery.estimation.effect_sizes against hand-computed WWC examples."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credit_recovery import hedges_g, improvement_index
-from credit_recovery.effect_sizes import baseline_equivalence, cox_index, hedges_g_se, small_sample_omega
+from credit_recovery.estimation.effect_sizes import baseline_equivalence, cox_index, hedges_g_se, small_sample_omega
 
 
 def test_hedges_g_hand_computed():

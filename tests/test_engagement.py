@@ -1,4 +1,4 @@
-"""Tests for credit_recovery.engagement.
+"""Tests for credit_recovery.engagement.sessions.
 
 The module keeps a plain pandas reference implementation of the session and
 feature definitions (``reference_sessionize``, ``reference_features``); the
@@ -180,7 +180,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from credit_recovery import engagement_features, sessionize  # noqa: E402
-from credit_recovery.engagement import (  # noqa: E402
+from credit_recovery.engagement.sessions import (  # noqa: E402
     EngagementConfig,
     FEATURE_COLUMNS,
     SESSION_COLUMNS,

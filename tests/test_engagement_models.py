@@ -5,14 +5,14 @@ import pandas as pd
 import pytest
 
 from credit_recovery import simulate_district
-from credit_recovery.engagement import engagement_features, sessionize
-from credit_recovery.engagement_figures import (efficiency_figure, idle_pass_figure, login_hour_figure,
+from credit_recovery.engagement.sessions import engagement_features, sessionize
+from credit_recovery.engagement.figures import (efficiency_figure, idle_pass_figure, login_hour_figure,
                                                 type_profile_figure)
-from credit_recovery.engagement_models import (IDLE_PASS_ESTIMAND, course_features, engagement_estimates,
+from credit_recovery.engagement.models import (IDLE_PASS_ESTIMAND, course_features, engagement_estimates,
                                                engagement_frame, engagement_validation, event_school_years,
                                                resolve_engagement_options, run_engagement_models,
                                                school_year_sessions, typology_tables)
-from credit_recovery.estimates import ESTIMATE_COLUMNS
+from credit_recovery.shared.estimate_schema import ESTIMATE_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +199,7 @@ def test_holidays_move_school_day_logins_outside():
     """The optional calendar table reaches the sessions: a log-in on a closed day is outside the school day."""
     import duckdb
 
-    from credit_recovery.engagement_models import school_year_sessions
+    from credit_recovery.engagement.models import school_year_sessions
 
     ev = pd.DataFrame({
         "event_id": [1, 2],

@@ -47,7 +47,7 @@ def test_frame_orders_and_types_columns():
 
 
 def test_collect_estimates_concatenates_and_rejects_duplicates():
-    from credit_recovery.estimates import collect_estimates
+    from credit_recovery.shared.estimate_schema import collect_estimates
 
     a = estimate_row(outcome="y", treatment="d", estimand="ATT", estimator="ols", sample="all",
                      estimate=1.0, std_error=0.1, n=30)

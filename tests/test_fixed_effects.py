@@ -1,4 +1,4 @@
-"""Tests for credit_recovery.fixed_effects.
+"""Tests for credit_recovery.estimation.fixed_effects.
 
 References:
 * tests/reference/wagepan/reference.csv, frozen by make_reference.R (R 4.2: plm,
@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credit_recovery import ESTIMATE_COLUMNS, fit_fixed_effects
-from credit_recovery.fixed_effects import _wild_weights, parse_formula
+from credit_recovery.estimation.fixed_effects import _wild_weights, parse_formula
 
 REF = Path(__file__).parent / "reference" / "wagepan"
 TERMS = ["union", "married", "expersq"]
@@ -363,7 +363,7 @@ def test_invariances(seed, shift, scale):
 
 @pytest.mark.parametrize("weights", [None, "w"])
 def test_cr2_iterative_projection_path_matches_dense(monkeypatch, weights):
-    import credit_recovery.fixed_effects as fe_mod
+    import credit_recovery.estimation.fixed_effects as fe_mod
 
     df = _panel(n_units=20, seed=9).sample(frac=0.85, random_state=1)
     dense = fit_fixed_effects(df, "y ~ x + z | unit + year", cluster="school", cov_type="cr2", weights=weights)

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credit_recovery import DataValidationError, read_extract, validate_tables, write_extract
-from credit_recovery.contract import TABLES
+from credit_recovery.data.contract import TABLES
 from extract_factory import tiny_extract
 
 
@@ -188,7 +188,7 @@ def test_non_utf8_csv_names_file_offset_and_line(tmp_path):
 
 
 def test_non_utf8_found_beyond_first_megabyte(tmp_path):
-    from credit_recovery.io import _first_bad_utf8
+    from credit_recovery.data.extract_io import _first_bad_utf8
     p = tmp_path / "x.csv"
     body = ("é\n" * 400_000).encode("utf-8")  # 1.2 MB, multibyte chars across chunk borders
     p.write_bytes(body + b"ok\n\xff\n")
@@ -240,8 +240,8 @@ def test_unparseable_dates_bools_and_numbers(tmp_path):
 @given(st.lists(st.sampled_from(["true", "false", "1", "0", "True", "FALSE", " true ", "yes", "2", "t", ""]),
                 min_size=1, max_size=12))
 def test_bool_parsing_property(values):
-    from credit_recovery.contract import Column
-    from credit_recovery.validation import coerce_column
+    from credit_recovery.data.contract import Column
+    from credit_recovery.data.checks import coerce_column
     out, bad = coerce_column(pd.Series(values, dtype="str"), Column("b", "bool", ""))
     norm = [v.strip().lower() for v in values]
     expect_bad = [v not in ("true", "false", "1", "0", "") for v in norm]
@@ -258,8 +258,8 @@ def test_bool_parsing_property(values):
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.integers(min_value=-(2**63) + 1, max_value=2**63 - 1), min_size=1, max_size=20))
 def test_int_parsing_is_exact(values):
-    from credit_recovery.contract import Column
-    from credit_recovery.validation import coerce_column
+    from credit_recovery.data.contract import Column
+    from credit_recovery.data.checks import coerce_column
     out, bad = coerce_column(pd.Series([str(v) for v in values], dtype="str"), Column("i", "int", ""))
     assert not bad[0][0].any()
     assert out.tolist() == values

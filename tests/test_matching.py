@@ -7,14 +7,14 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from credit_recovery.matching import ORDERS, match
+from credit_recovery.design.matching import ORDERS, match
 
 from lalonde_reference import REF, SPECS, load_lalonde
 
 
 # --------------------------------------------------------------------------
 # Independent brute-force greedy matcher, O(treated x controls), written from
-# the documented rules only (shares no code with credit_recovery.matching).
+# the documented rules only (shares no code with credit_recovery.design.matching).
 # --------------------------------------------------------------------------
 def brute_force_match(dist, treat, *, ratio=1, replace=False, width=float("inf"), strata=None, order="largest", seed=None):
     n = len(dist)

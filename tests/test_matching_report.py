@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from credit_recovery.matching_report import balance_gate, common_support, matched_weights
+from credit_recovery.design.diagnostics import balance_gate, common_support, matched_weights
 
 
 def test_common_support_by_hand():

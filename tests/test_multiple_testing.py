@@ -1,4 +1,4 @@
-"""Tests for credit_recovery.multiple_testing."""
+"""Tests for credit_recovery.estimation.multiple_testing."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from statsmodels.stats.multitest import multipletests
 
 from credit_recovery import holm_adjust
-from credit_recovery.multiple_testing import romano_wolf
+from credit_recovery.estimation.multiple_testing import romano_wolf
 
 
 def test_holm_hand_example():

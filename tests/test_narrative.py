@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy import stats
 
-from credit_recovery import narrative as N
-from credit_recovery.estimates import estimate_row, estimates_frame
-from credit_recovery.report import public_estimates
+from credit_recovery.reporting import narrative as N
+from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
+from credit_recovery.reporting.notebooks import public_estimates
 
 SPAN = re.compile(r'<span class="num" ([^>]*)>([^<]*)</span>')
 ATTR = re.compile(r'(data-[a-z]+)="([^"]*)"')

@@ -1,6 +1,6 @@
 import pytest
 
-from credit_recovery.options import resolve_options
+from credit_recovery.shared.options import resolve_options
 
 
 def test_merges_over_defaults():

@@ -61,7 +61,7 @@ def test_default_config_validates_and_equals_schema_defaults():
 
 
 def test_simulation_defaults_match_schema():
-    from credit_recovery.simulate import DEFAULTS
+    from credit_recovery.synthetic.generator import DEFAULTS
 
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
     sim = schema["properties"]["simulation"]["properties"]

@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from credit_recovery.cohort import standardize_scores
-from credit_recovery.panel import EVENT_TIMES, PRE_COVARIATES, build_panel, event_time_of, panel_estimates
+from credit_recovery.data.cohort import standardize_scores
+from credit_recovery.specs.panel import EVENT_TIMES, PRE_COVARIATES, build_panel, event_time_of, panel_estimates
 
 CL = {"cov_type": "clustered"}
 

@@ -80,7 +80,7 @@ def test_results_layout(run1):
 
 
 def test_a_package_change_reruns_every_rule_that_runs_package_code(run1, tmp_path):
-    from credit_recovery.provenance import package_sources_text
+    from credit_recovery.disclosure.provenance import package_sources_text
 
     digest = hashlib.sha256(package_sources_text().encode("utf-8")).hexdigest()[:16]
     stamp = run1 / "results" / "code" / f"credit_recovery-{digest}.txt"

@@ -10,7 +10,7 @@ import pytest
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from credit_recovery.plotting import PALETTE, STYLE, apply_style, plot_flow, save_figure, style
+from credit_recovery.shared.style import PALETTE, STYLE, apply_style, plot_flow, save_figure, style
 
 FLOW = pd.DataFrame({
     "step": ["Failed a core course", "Retook the course", "Retook the course", "Matched sample"],
@@ -49,7 +49,7 @@ _SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from test_plotting import _figure
-from credit_recovery.plotting import save_figure
+from credit_recovery.shared.style import save_figure
 save_figure(_figure(), {stem!r}, caption="Three curves", alt_text="Three rising curves")
 """
 
@@ -147,7 +147,7 @@ def test_styled_figures_leave_global_rcparams_alone():
     import matplotlib as mpl
     import pandas as pd
 
-    from credit_recovery.plotting import styled
+    from credit_recovery.shared.style import styled
 
     @styled
     def build():

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
 from credit_recovery import scan_public_files, suppress_small_cells
-from credit_recovery.plotting import save_figure
-from credit_recovery.privacy import (
+from credit_recovery.shared.style import save_figure
+from credit_recovery.disclosure.privacy import (
     IdentifierIndex,
     PrivacyError,
     check_public_folder,

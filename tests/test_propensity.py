@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from credit_recovery.propensity import (
+from credit_recovery.design.propensity import (
     PerfectSeparationError,
     SeparationWarning,
-    design_matrix,
     fit_propensity,
 )
+from credit_recovery.shared.model_matrix import design_matrix
 
 from lalonde_reference import COVS, REF, load_lalonde
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credit_recovery import build_manifest
-from credit_recovery.provenance import (
+from credit_recovery.disclosure.provenance import (
     PACKAGES,
     canonical_json,
     config_sha256,

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from credit_recovery import narrative as N
-from credit_recovery.plotting import save_figure
-from credit_recovery.privacy import scan_bytes
-from credit_recovery.report import (check_alt_text, figure_html, inject_parameters, notebook_html,
+from credit_recovery.reporting import narrative as N
+from credit_recovery.shared.style import save_figure
+from credit_recovery.disclosure.privacy import scan_bytes
+from credit_recovery.reporting.notebooks import (check_alt_text, figure_html, inject_parameters, notebook_html,
                                     provenance_footer, render_notebook)
 
 from test_pipeline import REPO, run_snakemake, shared_tiny_run
@@ -41,7 +41,7 @@ def _notebook():
         nbformat.v4.new_code_cell("x = 1\nlabel = 'default'"),
         nbformat.v4.new_code_cell(
             "import sys, warnings\nfrom pathlib import Path\nfrom IPython.display import HTML, display\n"
-            "from credit_recovery.report import figure_html\n"
+            "from credit_recovery.reporting.notebooks import figure_html\n"
             "warnings.warn('goes to stderr, not to the page')\n"
             "display(HTML(f'<p id=\"out\">{label} {x * 2}</p>'))\n"
             "display(HTML(figure_html(Path(png).read_bytes(), caption='A line.', alt_text='A falling line.')))"),

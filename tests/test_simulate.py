@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from credit_recovery import TABLES, simulate_district, truth_from_unit_effects
-from credit_recovery.simulate import DEFAULTS, TRUTH_ESTIMANDS, resolve_settings
+from credit_recovery.synthetic.generator import DEFAULTS, TRUTH_ESTIMANDS, resolve_settings
 
 TINY = {"scale": "tiny", "seed": 7}
 

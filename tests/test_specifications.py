@@ -6,7 +6,7 @@ import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credit_recovery.specifications import (MODEL_DEFAULTS, course_test_stats, covariate_design, fit_used,
+from credit_recovery.specs.specifications import (MODEL_DEFAULTS, course_test_stats, covariate_design, fit_used,
                                             generalized_propensity, matched_fe_estimates, mentor_estimates,
                                             resolve_model_options, three_way_ipw_estimates)
 

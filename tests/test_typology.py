@@ -1,11 +1,11 @@
-"""Tests for credit_recovery.typology: planted-truth recovery of the four user types."""
+"""Tests for credit_recovery.engagement.typology: planted-truth recovery of the four user types."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from credit_recovery.typology import DEFAULT_TYPOLOGY_FEATURES, TYPE_NAMES, fit_typology
+from credit_recovery.engagement.typology import DEFAULT_TYPOLOGY_FEATURES, TYPE_NAMES, fit_typology
 
 # planted profiles: idle_share, activities_per_day, minutes_per_activity, n_sessions,
 # share_outside_school_day, activities, tests_passed, P(grade 9-10), P(math)
@@ -111,6 +111,6 @@ def test_invalid_arguments(data, kwargs, match):
 
 
 def test_default_features_exist_in_engagement_output():
-    from credit_recovery.engagement import FEATURE_COLUMNS
+    from credit_recovery.engagement.sessions import FEATURE_COLUMNS
 
     assert set(DEFAULT_TYPOLOGY_FEATURES) <= set(FEATURE_COLUMNS)

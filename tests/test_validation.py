@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credit_recovery import DataValidationError, read_extract, validate_tables
-from credit_recovery.contract import TABLES
-from credit_recovery.validation import FAILURE_COLUMNS
+from credit_recovery.data.contract import TABLES
+from credit_recovery.data.checks import FAILURE_COLUMNS
 from extract_factory import tiny_extract
 from test_io import write_raw
 

@@ -3,7 +3,7 @@
 Public functions take pandas DataFrames and return DataFrames or result
 objects; none of the statistical functions reads or writes files, so they can
 be used from a notebook as well as from the Snakemake pipeline
-(``credit_recovery.io`` is the one module that touches paths).
+(``credit_recovery.data.extract_io`` is the one module that touches paths).
 
 Names are exported lazily: ``from credit_recovery import match`` imports only
 the matching module.
@@ -18,58 +18,58 @@ __version__ = "0.1.0"
 # public name -> module that defines it (one line per name; keep sorted by module)
 _EXPORTS: dict[str, str] = {
     # data contract and estimate schema
-    "TABLES": "contract",
-    "IDENTIFIER_COLUMNS": "contract",
-    "ESTIMATE_COLUMNS": "estimates",
-    "estimate_row": "estimates",
-    "estimates_frame": "estimates",
+    "TABLES": "data.contract",
+    "IDENTIFIER_COLUMNS": "data.contract",
+    "ESTIMATE_COLUMNS": "shared.estimate_schema",
+    "estimate_row": "shared.estimate_schema",
+    "estimates_frame": "shared.estimate_schema",
     # synthetic district
-    "simulate_district": "simulate",
-    "SimulationResult": "simulate",
-    "truth_from_unit_effects": "simulate",
+    "simulate_district": "synthetic.generator",
+    "SimulationResult": "synthetic.generator",
+    "truth_from_unit_effects": "synthetic.generator",
     # input/output and validation
-    "read_extract": "io",
-    "write_extract": "io",
-    "coerce_tables": "io",
-    "validate_tables": "validation",
-    "DataValidationError": "validation",
-    "ValidationReport": "validation",
+    "read_extract": "data.extract_io",
+    "write_extract": "data.extract_io",
+    "coerce_tables": "data.extract_io",
+    "validate_tables": "data.checks",
+    "DataValidationError": "data.checks",
+    "ValidationReport": "data.checks",
     # cohort
-    "build_cohort": "cohort",
-    "CohortResult": "cohort",
+    "build_cohort": "data.cohort",
+    "CohortResult": "data.cohort",
     # propensity scores, matching, balance, matched-sample effects
-    "fit_propensity": "propensity",
-    "PropensityResult": "propensity",
-    "match": "matching",
-    "MatchResult": "matching",
-    "balance_table": "balance",
-    "balance_before_after": "balance",
-    "love_plot": "balance",
-    "overlap_plot": "balance",
-    "estimate_att": "att",
+    "fit_propensity": "design.propensity",
+    "PropensityResult": "design.propensity",
+    "match": "design.matching",
+    "MatchResult": "design.matching",
+    "balance_table": "design.balance",
+    "balance_before_after": "design.balance",
+    "love_plot": "design.balance",
+    "overlap_plot": "design.balance",
+    "estimate_att": "estimation.att",
     # fixed-effects models, effect sizes, multiple testing
-    "fit_fixed_effects": "fixed_effects",
-    "FixedEffectsResult": "fixed_effects",
-    "hedges_g": "effect_sizes",
-    "improvement_index": "effect_sizes",
-    "cox_index": "effect_sizes",
-    "baseline_equivalence": "effect_sizes",
-    "holm_adjust": "multiple_testing",
-    "romano_wolf": "multiple_testing",
+    "fit_fixed_effects": "estimation.fixed_effects",
+    "FixedEffectsResult": "estimation.fixed_effects",
+    "hedges_g": "estimation.effect_sizes",
+    "improvement_index": "estimation.effect_sizes",
+    "cox_index": "estimation.effect_sizes",
+    "baseline_equivalence": "estimation.effect_sizes",
+    "holm_adjust": "estimation.multiple_testing",
+    "romano_wolf": "estimation.multiple_testing",
     # engagement analytics
-    "sessionize": "engagement",
-    "engagement_features": "engagement",
-    "fit_typology": "typology",
-    "TypologyResult": "typology",
+    "sessionize": "engagement.sessions",
+    "engagement_features": "engagement.sessions",
+    "fit_typology": "engagement.typology",
+    "TypologyResult": "engagement.typology",
     # privacy and provenance
-    "scan_public_files": "privacy",
-    "suppress_small_cells": "privacy",
-    "check_public_folder": "privacy",
-    "PrivacyError": "privacy",
-    "build_manifest": "provenance",
-    "apply_style": "plotting",
-    "save_figure": "plotting",
-    "plot_flow": "plotting",
+    "scan_public_files": "disclosure.privacy",
+    "suppress_small_cells": "disclosure.privacy",
+    "check_public_folder": "disclosure.privacy",
+    "PrivacyError": "disclosure.privacy",
+    "build_manifest": "disclosure.provenance",
+    "apply_style": "shared.style",
+    "save_figure": "shared.style",
+    "plot_flow": "shared.style",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -2,7 +2,7 @@
 import hashlib
 from pathlib import Path
 
-from credit_recovery.provenance import package_sources_text
+from credit_recovery.disclosure.provenance import package_sources_text
 
 # The package's code stamp, an input of every script step. Its name carries the hash of the
 # package's sources, so changing the package reruns those steps (Snakemake tracks only the scripts).

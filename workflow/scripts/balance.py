@@ -3,11 +3,11 @@ import sys
 
 import pandas as pd
 
-from credit_recovery.balance import balance_before_after, love_plot, overlap_plot
-from credit_recovery.design import impute_missing
-from credit_recovery.matching_report import balance_gate, common_support, matched_weights
-from credit_recovery.pipeline import start_log, write_csv
-from credit_recovery.plotting import save_figure
+from credit_recovery.design.balance import balance_before_after, love_plot, overlap_plot
+from credit_recovery.data.imputation import impute_missing
+from credit_recovery.design.diagnostics import balance_gate, common_support, matched_weights
+from credit_recovery.shared.script_io import start_log, write_csv
+from credit_recovery.shared.style import save_figure
 
 log = start_log(snakemake.log[0])
 opt = snakemake.params.options

@@ -1,6 +1,6 @@
 """Rule code_stamp: the package's source files and their SHA-256 (the stamp's name carries their hash)."""
-from credit_recovery.pipeline import start_log
-from credit_recovery.provenance import package_sources_text
+from credit_recovery.shared.script_io import start_log
+from credit_recovery.disclosure.provenance import package_sources_text
 
 log = start_log(snakemake.log[0])
 text = package_sources_text()

@@ -2,10 +2,10 @@
 import matplotlib
 import pandas as pd
 
-from credit_recovery.engagement_figures import (efficiency_figure, idle_pass_figure, login_hour_figure,
+from credit_recovery.engagement.figures import (efficiency_figure, idle_pass_figure, login_hour_figure,
                                                 type_profile_figure)
-from credit_recovery.pipeline import start_log
-from credit_recovery.plotting import save_figure
+from credit_recovery.shared.script_io import start_log
+from credit_recovery.shared.style import save_figure
 
 matplotlib.use("Agg")
 log = start_log(snakemake.log[0])

@@ -1,8 +1,8 @@
 """Rule engagement_models: idle time, absences and grade level with course results; efficiency by year."""
 import pandas as pd
 
-from credit_recovery.engagement_models import run_engagement_models
-from credit_recovery.pipeline import start_log, write_csv, write_parquet
+from credit_recovery.engagement.models import run_engagement_models
+from credit_recovery.shared.script_io import start_log, write_csv, write_parquet
 
 log = start_log(snakemake.log[0])
 data = snakemake.input.data

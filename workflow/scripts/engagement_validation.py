@@ -3,9 +3,9 @@ import json
 
 import pandas as pd
 
-from credit_recovery.engagement_models import engagement_validation
-from credit_recovery.estimates import estimates_frame
-from credit_recovery.pipeline import start_log, write_csv
+from credit_recovery.engagement.models import engagement_validation
+from credit_recovery.shared.estimate_schema import estimates_frame
+from credit_recovery.shared.script_io import start_log, write_csv
 
 log = start_log(snakemake.log[0])
 table = engagement_validation(

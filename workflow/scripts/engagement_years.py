@@ -1,8 +1,8 @@
 """Checkpoint engagement_years: the school years with platform events (one sessions job per year)."""
 import duckdb
 
-from credit_recovery.engagement_models import event_school_years
-from credit_recovery.pipeline import start_log, write_csv
+from credit_recovery.engagement.models import event_school_years
+from credit_recovery.shared.script_io import start_log, write_csv
 
 log = start_log(snakemake.log[0])
 data = snakemake.input.data

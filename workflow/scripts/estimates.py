@@ -1,8 +1,8 @@
 """Rule estimates: gather every stage's tidy estimate rows into results/models/estimates.csv."""
 import pandas as pd
 
-from credit_recovery.estimates import collect_estimates
-from credit_recovery.pipeline import start_log, write_csv, write_parquet
+from credit_recovery.shared.estimate_schema import collect_estimates
+from credit_recovery.shared.script_io import start_log, write_csv, write_parquet
 
 log = start_log(snakemake.log[0])
 parts = [pd.read_csv(p, keep_default_na=False, na_values=[""]) for p in snakemake.input.parts]

@@ -2,8 +2,8 @@
 import datetime as dt
 from pathlib import Path
 
-from credit_recovery.pipeline import start_log, write_json
-from credit_recovery.provenance import build_manifest
+from credit_recovery.shared.script_io import start_log, write_json
+from credit_recovery.disclosure.provenance import build_manifest
 
 log = start_log(snakemake.log[0])
 config = snakemake.params.config

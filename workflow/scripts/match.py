@@ -2,7 +2,7 @@
 import pandas as pd
 
 from credit_recovery import match
-from credit_recovery.pipeline import start_log, write_csv, write_parquet
+from credit_recovery.shared.script_io import start_log, write_csv, write_parquet
 
 log = start_log(snakemake.log[0])
 opt = snakemake.params.options

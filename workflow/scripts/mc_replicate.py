@@ -4,8 +4,8 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core per job; jobs run in parallel
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from credit_recovery.montecarlo import run_replicates  # noqa: E402
-from credit_recovery.pipeline import start_log, write_csv  # noqa: E402
+from credit_recovery.truth.montecarlo import run_replicates  # noqa: E402
+from credit_recovery.shared.script_io import start_log, write_csv  # noqa: E402
 
 log = start_log(snakemake.log[0])
 rows = run_replicates(snakemake.params.config, int(snakemake.wildcards.seed))

@@ -1,9 +1,9 @@
 """Rule validation_mc: bias, RMSE and CI coverage over the replicates, and a figure."""
 import pandas as pd
 
-from credit_recovery.montecarlo import mc_plot, summarize_replicates
-from credit_recovery.pipeline import start_log, write_csv, write_parquet
-from credit_recovery.plotting import save_figure
+from credit_recovery.truth.montecarlo import mc_plot, summarize_replicates
+from credit_recovery.shared.script_io import start_log, write_csv, write_parquet
+from credit_recovery.shared.style import save_figure
 
 log = start_log(snakemake.log[0])
 rows = pd.concat([pd.read_csv(p, keep_default_na=False, na_values=[""]) for p in snakemake.input.replicates],

@@ -1,9 +1,9 @@
 """Rule models: online vs classroom estimates (naive, matched ATT, matched school-by-year FE)."""
 import pandas as pd
 
-from credit_recovery.analysis import run_models
-from credit_recovery.design import impute_missing
-from credit_recovery.pipeline import start_log, write_csv, write_parquet
+from credit_recovery.specs.drivers import run_models
+from credit_recovery.data.imputation import impute_missing
+from credit_recovery.shared.script_io import start_log, write_csv, write_parquet
 
 log = start_log(snakemake.log[0])
 cohort = pd.read_parquet(snakemake.input.cohort)

@@ -1,8 +1,8 @@
 """Rule models_panel: student fixed-effects panel and event study."""
 import pandas as pd
 
-from credit_recovery.analysis import run_panel_models
-from credit_recovery.pipeline import start_log, write_csv, write_parquet
+from credit_recovery.specs.drivers import run_panel_models
+from credit_recovery.shared.script_io import start_log, write_csv, write_parquet
 
 log = start_log(snakemake.log[0])
 data = snakemake.input.data  # validated tables, contract format

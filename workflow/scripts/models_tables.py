@@ -1,10 +1,10 @@
 """Rule models_tables: effect sizes with Holm-adjusted p-values, regression tables, forest and event-study plots."""
 import pandas as pd
 
-from credit_recovery.estimates import estimates_frame
-from credit_recovery.pipeline import start_log, write_csv
-from credit_recovery.plotting import save_figure
-from credit_recovery.tables import (effect_size_table, event_study_plot, forest_plot, public_effect_sizes,
+from credit_recovery.shared.estimate_schema import estimates_frame
+from credit_recovery.shared.script_io import start_log, write_csv
+from credit_recovery.shared.style import save_figure
+from credit_recovery.reporting.tables import (effect_size_table, event_study_plot, forest_plot, public_effect_sizes,
                                     regression_table, table_latex, table_markdown)
 
 log = start_log(snakemake.log[0])

@@ -6,9 +6,9 @@ by `snakemake --report`) are checked as well.
 import sys
 
 from credit_recovery import read_extract
-from credit_recovery.contract import IDENTIFIER_COLUMNS
-from credit_recovery.pipeline import start_log, write_csv
-from credit_recovery.privacy import IdentifierIndex, PrivacyError, check_public_folder
+from credit_recovery.data.contract import IDENTIFIER_COLUMNS
+from credit_recovery.shared.script_io import start_log, write_csv
+from credit_recovery.disclosure.privacy import IdentifierIndex, PrivacyError, check_public_folder
 
 log = start_log(snakemake.log[0])
 tables = read_extract(snakemake.input.data)

@@ -2,8 +2,8 @@
 import pandas as pd
 
 from credit_recovery import fit_propensity
-from credit_recovery.design import impute_missing
-from credit_recovery.pipeline import start_log, write_csv, write_parquet
+from credit_recovery.data.imputation import impute_missing
+from credit_recovery.shared.script_io import start_log, write_csv, write_parquet
 
 log = start_log(snakemake.log[0])
 cohort = pd.read_parquet(snakemake.input.cohort)

@@ -1,9 +1,9 @@
 """Rule report: the publishable estimate table (rows on fewer than privacy.min_cell_size students suppressed)."""
 import pandas as pd
 
-from credit_recovery.estimates import estimates_frame
-from credit_recovery.pipeline import start_log, write_csv
-from credit_recovery.report import public_estimates
+from credit_recovery.shared.estimate_schema import estimates_frame
+from credit_recovery.shared.script_io import start_log, write_csv
+from credit_recovery.reporting.notebooks import public_estimates
 
 log = start_log(snakemake.log[0])
 est = public_estimates(estimates_frame(pd.read_csv(snakemake.input.estimates)), snakemake.params.min_cell_size)

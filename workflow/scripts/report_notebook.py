@@ -10,8 +10,8 @@ from pathlib import Path
 
 import nbformat
 
-from credit_recovery.pipeline import start_log
-from credit_recovery.report import render_notebook
+from credit_recovery.shared.script_io import start_log
+from credit_recovery.reporting.notebooks import render_notebook
 
 
 def plain(value):

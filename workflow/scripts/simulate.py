@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from credit_recovery import simulate_district, write_extract
-from credit_recovery.pipeline import start_log, write_json, write_parquet
+from credit_recovery.shared.script_io import start_log, write_json, write_parquet
 
 log = start_log(snakemake.log[0])
 result = simulate_district(snakemake.params.simulation, engagement=snakemake.params.engagement)

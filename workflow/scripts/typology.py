@@ -1,8 +1,8 @@
 """Rule typology: user types of the online student-courses (Gaussian mixture, BIC/silhouette for k = 2-8)."""
 import pandas as pd
 
-from credit_recovery.engagement_models import typology_tables
-from credit_recovery.pipeline import start_log, write_csv, write_parquet
+from credit_recovery.engagement.models import typology_tables
+from credit_recovery.shared.script_io import start_log, write_csv, write_parquet
 
 log = start_log(snakemake.log[0])
 types, diagnostics, profiles, result = typology_tables(pd.read_parquet(snakemake.input.features),

@@ -7,7 +7,7 @@ example rows carry identifiers) and results/data/ is not written.
 import sys
 
 from credit_recovery import DataValidationError, read_extract, validate_tables, write_extract
-from credit_recovery.pipeline import start_log, write_csv
+from credit_recovery.shared.script_io import start_log, write_csv
 
 log = start_log(snakemake.log[0])
 try:

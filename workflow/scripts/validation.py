@@ -1,9 +1,9 @@
 """Rule validation (synthetic data only): each estimate against the truth over its own sample."""
 import pandas as pd
 
-from credit_recovery.analysis import truth_vs_estimates
-from credit_recovery.estimates import estimates_frame
-from credit_recovery.pipeline import start_log, write_csv
+from credit_recovery.truth.comparison import truth_vs_estimates
+from credit_recovery.shared.estimate_schema import estimates_frame
+from credit_recovery.shared.script_io import start_log, write_csv
 
 log = start_log(snakemake.log[0])
 table = truth_vs_estimates(estimates_frame(pd.read_csv(snakemake.input.estimates, keep_default_na=False,

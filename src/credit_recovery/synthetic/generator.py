@@ -1,7 +1,7 @@
 """The embedded synthetic district: a generator with planted effects.
 
 :func:`simulate_district` returns the input tables exactly as a district
-extract looks (see :mod:`credit_recovery.contract`), and, kept apart, the
+extract looks (see :mod:`credit_recovery.data.contract`), and, kept apart, the
 planted truth: each recovery episode's potential outcomes and individual
 effects, the truth estimands computed from them, and each online student-
 course's latent user type.
@@ -45,8 +45,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from credit_recovery.contract import CORE_SUBJECTS, TABLES
-from credit_recovery.io import coerce_tables
+from credit_recovery.data.contract import CORE_SUBJECTS, TABLES
+from credit_recovery.data.extract_io import coerce_tables
 
 #: Size presets. ``cohort_size`` is the number of entering grade-9 students per
 #: school per year; ``events_per_session`` is the mean number of platform
@@ -903,7 +903,7 @@ class _Generator:
         }
         tables = coerce_tables({k: v[TABLES[k].column_names] for k, v in tables.items()})
         # ------------------------------------------------ planted truth
-        from credit_recovery.cohort import cohort_units  # local import: cohort depends on contract only
+        from credit_recovery.data.cohort import cohort_units  # local import: cohort depends on contract only
 
         units = cohort_units(tables)
         cohort_keys = set(zip(units["student_id"], units["recovery_record_id"]))

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
-from credit_recovery.plotting import styled
+from credit_recovery.shared.style import styled
 
 __all__ = ["run_replicate", "run_replicates", "summarize_replicates", "mc_plot", "DESIGNED"]
 
@@ -43,7 +43,7 @@ def run_replicate(config: Mapping[str, Any], seed: int, confounding: float | Non
     Returns
     -------
     DataFrame
-        :func:`credit_recovery.analysis.truth_vs_estimates` rows (estimand_id,
+        :func:`credit_recovery.specs.drivers.truth_vs_estimates` rows (estimand_id,
         outcome, estimator, sample, truth, estimate, ci_low, ci_high, bias,
         covers, n_truth) plus ``seed``, ``confounding``, ``scale``.
 
@@ -54,13 +54,14 @@ def run_replicate(config: Mapping[str, Any], seed: int, confounding: float | Non
     validation, without files; the mentor outcomes from platform events
     (tests taken, pass rate) have no planted truth and are skipped.
     """
-    from credit_recovery.analysis import run_mentor_models, run_models, run_panel_models, truth_vs_estimates
-    from credit_recovery.cohort import build_cohort
-    from credit_recovery.design import impute_missing
-    from credit_recovery.matching import match
-    from credit_recovery.propensity import fit_propensity
-    from credit_recovery.simulate import simulate_district
-    from credit_recovery.specifications import resolve_model_options
+    from credit_recovery.specs.drivers import run_mentor_models, run_models, run_panel_models
+    from credit_recovery.truth.comparison import truth_vs_estimates
+    from credit_recovery.data.cohort import build_cohort
+    from credit_recovery.data.imputation import impute_missing
+    from credit_recovery.design.matching import match
+    from credit_recovery.design.propensity import fit_propensity
+    from credit_recovery.synthetic.generator import simulate_district
+    from credit_recovery.specs.specifications import resolve_model_options
 
     cfg = copy.deepcopy(dict(config))
     sim = dict(cfg.get("simulation", {}))
@@ -166,7 +167,7 @@ def mc_plot(summary: pd.DataFrame, estimand_id: str = "ocr_math"):
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from credit_recovery.plotting import PALETTE
+    from credit_recovery.shared.style import PALETTE
 
     d = summary[summary["estimand_id"] == estimand_id].copy()
     d["label"] = d["estimator"] + " [" + d["sample"] + "]"

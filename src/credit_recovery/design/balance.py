@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .propensity import design_matrix
+from credit_recovery.shared.model_matrix import design_matrix
 
 __all__ = [
     "balance_table",

@@ -8,7 +8,7 @@
 * :func:`plot_flow` -- a CONSORT-style flow diagram of the cohort.
 
 SVG files keep their text as text (``svg.fonttype = "none"``) so that screen
-readers, search and the privacy scanner (:mod:`credit_recovery.privacy`) can
+readers, search and the privacy scanner (:mod:`credit_recovery.disclosure.privacy`) can
 read it.
 """
 from __future__ import annotations
@@ -252,7 +252,7 @@ def plot_flow(steps: pd.DataFrame, *, title: str | None = None, width: float = 1
         from the previous step to this one). A step with several exclusion
         reasons is given as consecutive rows with the same ``step`` and ``n``.
         Counts may be suppression markers (``"<10"``); pass counts through
-        :func:`credit_recovery.privacy.suppress_small_cells` first.
+        :func:`credit_recovery.disclosure.privacy.suppress_small_cells` first.
     title : str, optional
         Figure title.
     width : float

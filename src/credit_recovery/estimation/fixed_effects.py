@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from credit_recovery.estimates import estimate_row, estimates_frame
+from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
 
 __all__ = [
     "fit_fixed_effects",

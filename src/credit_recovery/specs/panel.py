@@ -12,9 +12,9 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from credit_recovery.cohort import standardize_scores
-from credit_recovery.estimates import estimates_frame
-from credit_recovery.specifications import (OCR_ESTIMANDS, _fe_kwargs, _samples, fit_used,
+from credit_recovery.data.cohort import standardize_scores
+from credit_recovery.shared.estimate_schema import estimates_frame
+from credit_recovery.specs.specifications import (OCR_ESTIMANDS, _fe_kwargs, _samples, fit_used,
                                             resolve_model_options, units_frame)
 
 __all__ = ["build_panel", "panel_estimates", "event_time_of", "EVENT_TIMES", "PANEL_OUTCOMES", "PRE_COVARIATES"]

@@ -1,6 +1,6 @@
 """Validation of a district extract against the data contract.
 
-:func:`validate_tables` checks every rule of :mod:`credit_recovery.contract`
+:func:`validate_tables` checks every rule of :mod:`credit_recovery.data.contract`
 (columns present, value types, non-null, allowed values, ranges, unique keys,
 foreign keys) plus the cross-field rules stated in the column descriptions and
 in ``docs/data-contract.md``. All failures are collected before anything is
@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .contract import TABLES, Column, Table
+from credit_recovery.data.contract import TABLES, Column, Table
 
 __all__ = ["DataValidationError", "ValidationReport", "validate_tables", "FAILURE_COLUMNS"]
 

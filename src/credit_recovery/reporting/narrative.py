@@ -284,7 +284,7 @@ def headline_rows(estimates: pd.DataFrame) -> pd.DataFrame:
     ----------
     estimates : pandas.DataFrame
         Tidy estimate rows, optionally with a boolean ``suppressed`` column
-        (:func:`credit_recovery.report.public_estimates`).
+        (:func:`credit_recovery.reporting.notebooks.public_estimates`).
 
     Returns
     -------

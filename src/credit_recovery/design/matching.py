@@ -1,8 +1,8 @@
 """Greedy nearest-neighbour matching on a scalar distance (MatchIt semantics).
 
 Matching only builds the matched sample (weights, subclasses, pairs); it
-estimates nothing. Balance is :func:`credit_recovery.balance.balance_table`,
-effects are :func:`credit_recovery.att.estimate_att`.
+estimates nothing. Balance is :func:`credit_recovery.design.balance.balance_table`,
+effects are :func:`credit_recovery.estimation.att.estimate_att`.
 
 The algorithm is O(n log n): controls are sorted once, and the nearest unused
 control on either side of a treated unit is found with two union-find "next

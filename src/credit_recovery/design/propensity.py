@@ -15,10 +15,11 @@ import pandas as pd
 from statsmodels.genmod import families
 from statsmodels.genmod.generalized_linear_model import GLM
 
+from credit_recovery.shared.model_matrix import design_matrix
+
 __all__ = [
     "fit_propensity",
     "PropensityResult",
-    "design_matrix",
     "PerfectSeparationError",
     "SeparationWarning",
     "PropensityConvergenceWarning",
@@ -51,56 +52,6 @@ def _check_option(name: str, value: str, allowed: Sequence[str]) -> str:
     if value not in allowed:
         raise ValueError(f"{name}={value!r} is not allowed; allowed values are {list(allowed)}")
     return value
-
-
-def _is_categorical(s: pd.Series) -> bool:
-    return not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))
-
-
-def design_matrix(
-    data: pd.DataFrame,
-    covariates: Sequence[str],
-    *,
-    drop_first: bool = True,
-    intercept: bool = False,
-) -> pd.DataFrame:
-    """Numeric design matrix with categorical covariates expanded to dummies.
-
-    Numeric and boolean columns are kept as float. Any other column (string,
-    object, ``category``) is expanded to one 0/1 column per level named
-    ``<column><level>`` (R's convention, e.g. ``racehispan``); levels are the
-    categories of a ``category`` dtype in their order, otherwise the sorted
-    distinct values. With ``drop_first`` the first level is dropped (R's
-    treatment contrasts). Column order follows ``covariates``.
-
-    Raises
-    ------
-    KeyError
-        If a covariate is not a column of ``data``.
-    ValueError
-        If a covariate has missing values.
-    """
-    missing = [c for c in covariates if c not in data.columns]
-    if missing:
-        raise KeyError(f"covariates not in data: {missing}")
-    cols: dict[str, np.ndarray] = {}
-    if intercept:
-        cols["(Intercept)"] = np.ones(len(data))
-    for c in covariates:
-        s = data[c]
-        if s.isna().any():
-            raise ValueError(f"covariate {c!r} has {int(s.isna().sum())} missing values")
-        if _is_categorical(s):
-            if isinstance(s.dtype, pd.CategoricalDtype):
-                levels = list(s.cat.categories)
-            else:
-                levels = sorted(pd.unique(s.astype(str)))
-                s = s.astype(str)
-            for lev in levels[1:] if drop_first else levels:
-                cols[f"{c}{lev}"] = (s == lev).to_numpy(dtype=float)
-        else:
-            cols[c] = s.to_numpy(dtype=float)
-    return pd.DataFrame(cols, index=data.index)
 
 
 @dataclass

@@ -6,7 +6,7 @@
 * :func:`regression_table` - one column per specification, rows by outcome
   (estimate, (SE), N); :func:`table_markdown` and :func:`table_latex` render it.
 * :func:`forest_plot`, :func:`event_study_plot` - figures for
-  :func:`credit_recovery.plotting.save_figure`.
+  :func:`credit_recovery.shared.style.save_figure`.
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from credit_recovery.effect_sizes import hedges_g, improvement_index
-from credit_recovery.multiple_testing import holm_adjust
-from credit_recovery.plotting import styled
+from credit_recovery.estimation.effect_sizes import hedges_g, improvement_index
+from credit_recovery.estimation.multiple_testing import holm_adjust
+from credit_recovery.shared.style import styled
 
 __all__ = ["SPECIFICATIONS", "SCORE_OUTCOMES", "effect_size_table", "regression_table", "table_markdown",
            "table_latex", "forest_plot", "event_study_plot", "public_effect_sizes"]
@@ -117,7 +117,7 @@ def effect_size_table(estimates: pd.DataFrame, cohort: pd.DataFrame,
 
 def public_effect_sizes(table: pd.DataFrame, min_cell_size: int = 10) -> pd.DataFrame:
     """The effect-size table fit to publish: small counts and what rests on them suppressed."""
-    from credit_recovery.privacy import suppress_small_cells
+    from credit_recovery.disclosure.privacy import suppress_small_cells
 
     dep = ["estimate", "p_value", "p_holm", "sd_pooled", "hedges_g", "g_ci_low", "g_ci_high", "improvement_index"]
     out = table.drop(columns=["estimand_id"])
@@ -219,7 +219,7 @@ def forest_plot(estimates: pd.DataFrame, outcomes: Sequence[str] = ("math", "rea
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from credit_recovery.plotting import PALETTE
+    from credit_recovery.shared.style import PALETTE
 
     est = estimates.copy()
     est["spec"] = _spec_label(est)
@@ -262,8 +262,8 @@ def event_study_plot(estimates: pd.DataFrame, outcomes: Sequence[str] = ("math",
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from credit_recovery.panel import event_time_of
-    from credit_recovery.plotting import PALETTE
+    from credit_recovery.specs.panel import event_time_of
+    from credit_recovery.shared.style import PALETTE
 
     es = estimates[(estimates["sample"] == "panel_es") & estimates["treatment"].str.startswith("online_")]
     outcomes = [o for o in outcomes if o in set(es["outcome"])]

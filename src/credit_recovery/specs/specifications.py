@@ -2,7 +2,7 @@
 
 Each function takes DataFrames (the cohort, the matched sample, platform
 events) and returns ``(estimates, samples)``: tidy estimate rows
-(:func:`credit_recovery.estimates.estimates_frame`) and the units behind each
+(:func:`credit_recovery.shared.estimate_schema.estimates_frame`) and the units behind each
 estimate (``sample, outcome, student_id, recovery_record_id, online``), so
 that the validation rule can recompute the truth over exactly those units.
 
@@ -20,7 +20,7 @@ Specifications (see ``docs/specifications.md``):
   the platform events.
 
 Panel specifications (student fixed effects, event study) are in
-:mod:`credit_recovery.panel`.
+:mod:`credit_recovery.specs.panel`.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from credit_recovery.estimates import estimates_frame
+from credit_recovery.shared.estimate_schema import estimates_frame
 
 __all__ = [
     "MODEL_DEFAULTS",
@@ -80,7 +80,7 @@ def resolve_model_options(options: Mapping[str, Any] | None = None) -> dict[str,
     ValueError
         Unknown key or a value outside the allowed set (the message lists the allowed values).
     """
-    from credit_recovery.options import resolve_options
+    from credit_recovery.shared.options import resolve_options
 
     out = resolve_options("models", MODEL_DEFAULTS, _ALLOWED, options)
     if not 0 <= float(out["ipw_trim"]) < 0.5:
@@ -106,7 +106,7 @@ def covariate_design(data: pd.DataFrame, covariates: Sequence[str],
     data : DataFrame
     covariates : sequence of str
         Columns (numeric, boolean or categorical). Missing numeric values must
-        have been imputed (:func:`credit_recovery.design.impute_missing`).
+        have been imputed (:func:`credit_recovery.data.imputation.impute_missing`).
     absorbed : sequence of str
         Covariates left out because fixed effects absorb them (e.g. ``school_id``).
 
@@ -140,7 +140,7 @@ def covariate_design(data: pd.DataFrame, covariates: Sequence[str],
 
 def _independent(used: pd.DataFrame, spec, protected: Sequence[str]) -> list[str]:
     """Regressors kept after dropping covariates collinear (after absorbing the FE) with earlier ones."""
-    from credit_recovery.fixed_effects import _Absorber, _codes
+    from credit_recovery.estimation.fixed_effects import _Absorber, _codes
 
     names = list(spec.regressors)
     X = used[names].to_numpy(dtype=float)
@@ -184,7 +184,7 @@ def fit_used(data: pd.DataFrame, formula: str, *, weights: str | None = None,
     -------
     (FixedEffectsResult, DataFrame)
     """
-    from credit_recovery.fixed_effects import _codes, fit_fixed_effects, parse_formula
+    from credit_recovery.estimation.fixed_effects import _codes, fit_fixed_effects, parse_formula
 
     spec = parse_formula(formula)
     cols = spec.columns + [c for c in (kwargs.get("cluster"), weights) if c]

@@ -19,7 +19,7 @@ def balance_gate(table: pd.DataFrame, threshold: float) -> pd.DataFrame:
     Parameters
     ----------
     table : DataFrame
-        Output of :func:`credit_recovery.balance.balance_before_after`.
+        Output of :func:`credit_recovery.design.balance.balance_before_after`.
     threshold : float
         Largest acceptable absolute SMD (What Works Clearinghouse: 0.25).
     """

@@ -8,7 +8,7 @@ sub-directories such as ``school_year=2014/`` allowed). The optional
 :func:`read_extract` coerces every contract column to its contract dtype
 without guessing (CSV columns are read as text and then parsed); problems are
 collected over all tables and raised together as one
-:class:`~credit_recovery.validation.DataValidationError`. It does not check the
+:class:`~credit_recovery.data.checks.DataValidationError`. It does not check the
 contract's value rules: call :func:`credit_recovery.validate_tables` on the
 result.
 
@@ -32,8 +32,8 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from .contract import TABLES, Table
-from .validation import DataValidationError, _Collector, coerce_table
+from credit_recovery.data.contract import TABLES, Table
+from credit_recovery.data.checks import DataValidationError, _Collector, coerce_table
 
 __all__ = ["read_extract", "write_extract", "coerce_tables", "ROW_GROUP_SIZE"]
 

@@ -1,4 +1,4 @@
-"""Effect estimates drawn by the pipeline's models rule, and their comparison with planted truth."""
+"""Effect estimates drawn by the pipeline's model rules: naive and matched comparisons, and the drivers that run each specification."""
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
@@ -8,7 +8,7 @@ import pandas as pd
 from statsmodels.regression.linear_model import OLS
 from statsmodels.tools.tools import add_constant
 
-from credit_recovery.estimates import estimate_row, estimates_frame
+from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
 
 #: Outcome -> estimand id of online vs classroom recovery.
 OCR_ESTIMANDS = {o: f"ocr_{o}" for o in ("math", "reading", "credits", "gpa", "credit_recovered")}
@@ -48,47 +48,6 @@ def estimate_samples(cohort: pd.DataFrame, outcomes: Sequence[str], sample: str)
     return out[["sample", "outcome", "student_id", "recovery_record_id", "online"]]
 
 
-def truth_vs_estimates(estimates: pd.DataFrame, samples: pd.DataFrame, unit_effects: pd.DataFrame) -> pd.DataFrame:
-    """Compare each estimate that names an estimand with the truth over its own sample.
-
-    Parameters
-    ----------
-    estimates : DataFrame
-        Tidy estimate rows.
-    samples : DataFrame
-        ``sample, outcome, student_id, recovery_record_id`` of each estimate's units.
-    unit_effects : DataFrame
-        ``results/truth/unit_effects.parquet``.
-
-    Notes
-    -----
-    The truth of an ``ocr_*`` estimate is the mean individual effect over the
-    online units of its sample; of a ``mentor_*`` estimate, over the online
-    units with a supportive mentor. ``covers`` is ``ci_low <= truth <= ci_high``.
-    """
-    ue = unit_effects.rename(columns={"course_record_id": "recovery_record_id"})
-    rows = []
-    for _, e in estimates[estimates["estimand_id"] != ""].iterrows():
-        eid = e["estimand_id"]
-        if eid not in ue.columns:
-            continue
-        units = samples[(samples["sample"] == e["sample"]) & (samples["outcome"] == e["outcome"])]
-        u = ue.merge(units[["student_id", "recovery_record_id"]], on=["student_id", "recovery_record_id"])
-        mask = u["online"].to_numpy(bool)
-        if eid.startswith("mentor_"):
-            mask = mask & u["supportive"].to_numpy(bool)
-        truth = float(u.loc[mask, eid].mean()) if mask.any() else float("nan")
-        rows.append({
-            "estimand_id": eid, "outcome": e["outcome"], "estimator": e["estimator"], "sample": e["sample"],
-            "truth": truth, "estimate": e["estimate"], "ci_low": e["ci_low"], "ci_high": e["ci_high"],
-            "bias": e["estimate"] - truth, "covers": bool(e["ci_low"] <= truth <= e["ci_high"]),
-            "n_truth": int(mask.sum()),
-        })
-    cols = ["estimand_id", "outcome", "estimator", "sample", "truth", "estimate", "ci_low", "ci_high", "bias",
-            "covers", "n_truth"]
-    return pd.DataFrame(rows, columns=cols)
-
-
 def matched_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covariates: Sequence[str] | None = None,
                       treatment: str = "online", replace: bool = False) -> pd.DataFrame:
     """ATT of online vs classroom recovery on the matched sample, one row per outcome.
@@ -97,7 +56,7 @@ def matched_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covariates
     standard errors), without and, if ``covariates`` are given, with covariate
     adjustment.
     """
-    from credit_recovery.att import estimate_att
+    from credit_recovery.estimation.att import estimate_att
 
     rows = []
     for y in outcomes:
@@ -135,7 +94,7 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         Whether matching was with replacement.
     options : mapping, optional
         ``models`` config section; enables the matched school-by-year FE
-        specification (:func:`credit_recovery.specifications.matched_fe_estimates`).
+        specification (:func:`credit_recovery.specs.specifications.matched_fe_estimates`).
     design_covariates : sequence of str, optional
         Covariates of the FE specification (categoricals allowed); default ``covariates``.
         With ``options``, ``options["adjust_for"]`` (default ``episode_courses``:
@@ -149,7 +108,7 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         (``matched``) and, with ``options``, matched FE (``matched_fe``).
     """
     if options is not None:
-        from credit_recovery.specifications import resolve_model_options
+        from credit_recovery.specs.specifications import resolve_model_options
 
         extra = [c for c in resolve_model_options(options)["adjust_for"] if c in matched.columns]
         design_covariates = list(dict.fromkeys([*(design_covariates or covariates), *extra]))
@@ -157,7 +116,7 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
     est = [naive_estimates(cohort, outcomes), matched_estimates(matched, outcomes, covariates, replace=replace)]
     samples = [estimate_samples(cohort, outcomes, "cohort"), estimate_samples(matched, outcomes, "matched")]
     if options is not None:
-        from credit_recovery.specifications import matched_fe_estimates
+        from credit_recovery.specs.specifications import matched_fe_estimates
 
         e, s = matched_fe_estimates(matched, outcomes, design_covariates or covariates, options)
         est.append(e)
@@ -167,9 +126,9 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
 
 def run_panel_models(student_years: pd.DataFrame, course_records: pd.DataFrame, cohort: pd.DataFrame,
                      options: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Student fixed-effects panel and event study (:mod:`credit_recovery.panel`) for the configured outcomes."""
-    from credit_recovery.panel import build_panel, panel_estimates
-    from credit_recovery.specifications import resolve_model_options
+    """Student fixed-effects panel and event study (:mod:`credit_recovery.specs.panel`) for the configured outcomes."""
+    from credit_recovery.specs.panel import build_panel, panel_estimates
+    from credit_recovery.specs.specifications import resolve_model_options
 
     opt = resolve_model_options(options)
     panel = build_panel(student_years, course_records, cohort)
@@ -195,7 +154,7 @@ def run_mentor_models(cohort: pd.DataFrame, events: pd.DataFrame | None, covaria
     pass_mark : float
         ``engagement.pass_mark``.
     """
-    from credit_recovery.specifications import (course_test_stats, mentor_estimates, resolve_model_options,
+    from credit_recovery.specs.specifications import (course_test_stats, mentor_estimates, resolve_model_options,
                                                 three_way_ipw_estimates)
 
     opt = resolve_model_options(options)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from credit_recovery.plotting import PALETTE, style
+from credit_recovery.shared.style import PALETTE, style
 
 __all__ = ["TYPE_LABELS", "type_profile_figure", "idle_pass_figure", "login_hour_figure", "efficiency_figure"]
 
@@ -96,7 +96,7 @@ def type_profile_figure(features: pd.DataFrame, types: pd.DataFrame, columns: Se
     :math:`z = (x - \\bar x) / s` (missing values at the median), and
     averaged within each type.
     """
-    from credit_recovery.typology import DEFAULT_TYPOLOGY_FEATURES
+    from credit_recovery.engagement.typology import DEFAULT_TYPOLOGY_FEATURES
 
     columns = list(columns or DEFAULT_TYPOLOGY_FEATURES)
     d = _with_types(features, types)

@@ -18,7 +18,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from credit_recovery.contract import CORE_SUBJECTS
+from credit_recovery.data.contract import CORE_SUBJECTS
 
 _TERM_ORDER = {"fall": 0, "spring": 1, "summer": 2}
 _SUBJECT_ORDER = {s: i for i, s in enumerate(CORE_SUBJECTS)}
@@ -64,7 +64,7 @@ class CohortResult:
     flow: pd.DataFrame
 
     def flow_public(self, min_cell_size: int = 10) -> pd.DataFrame:
-        """The flow in the shape :func:`credit_recovery.plotting.plot_flow` draws, small counts suppressed.
+        """The flow in the shape :func:`credit_recovery.shared.style.plot_flow` draws, small counts suppressed.
 
         Each row gives a step's count and the records excluded on the way from
         the previous step; counts in ``[1, min_cell_size)`` become ``"<min"``.

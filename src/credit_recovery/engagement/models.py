@@ -29,8 +29,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from credit_recovery.estimates import estimates_frame
-from credit_recovery.contract import MARK_POINTS
+from credit_recovery.shared.estimate_schema import estimates_frame
+from credit_recovery.data.contract import MARK_POINTS
 
 __all__ = [
     "ENGAGEMENT_DEFAULTS",
@@ -83,7 +83,7 @@ def resolve_engagement_options(options: Mapping[str, Any] | None = None) -> dict
     ValueError
         Unknown key or a value outside its allowed set (the message lists the allowed values).
     """
-    from credit_recovery.options import resolve_options
+    from credit_recovery.shared.options import resolve_options
 
     out = resolve_options("engagement", ENGAGEMENT_DEFAULTS, _ALLOWED, options)
     k_min, k_max = int(out["typology_k_min"]), int(out["typology_k_max"])
@@ -135,7 +135,7 @@ def event_school_years(con, events: str, course_records: str) -> pd.DataFrame:
 
 
 def _engagement_config(options: Mapping[str, Any], holidays=None):
-    from credit_recovery.engagement import EngagementConfig
+    from credit_recovery.engagement.sessions import EngagementConfig
 
     days = tuple(sorted({pd.Timestamp(d).date() for d in (holidays if holidays is not None else [])}))
     return EngagementConfig(session_gap_minutes=options["session_gap_minutes"],
@@ -166,7 +166,7 @@ def school_year_sessions(con, events: str, course_records: str, school_year: int
     Returns
     -------
     pyarrow.Table
-        :data:`credit_recovery.engagement.SESSION_COLUMNS`, sorted by student,
+        :data:`credit_recovery.engagement.sessions.SESSION_COLUMNS`, sorted by student,
         course record and session number.
 
     Notes
@@ -176,7 +176,7 @@ def school_year_sessions(con, events: str, course_records: str, school_year: int
     parquet column by column and keeps only the year's rows); the session
     definitions are :func:`credit_recovery.sessionize`'s.
     """
-    from credit_recovery.engagement import sessions_sql
+    from credit_recovery.engagement.sessions import sessions_sql
 
     opt = resolve_engagement_options(options)
     _prepare(con)
@@ -204,12 +204,12 @@ def course_features(con, sessions: str, course_records: str, student_years: str,
     Returns
     -------
     DataFrame
-        :data:`credit_recovery.engagement.FEATURE_COLUMNS` plus ``school_id``,
+        :data:`credit_recovery.engagement.sessions.FEATURE_COLUMNS` plus ``school_id``,
         ``mark``, ``credits_earned`` (of the course record), ``grade`` and
         ``absence_rate`` (``days_absent / days_enrolled`` of the student in the
         course's school year), sorted by student and course record.
     """
-    from credit_recovery.engagement import features_sql
+    from credit_recovery.engagement.sessions import features_sql
 
     opt = resolve_engagement_options(options)
     _prepare(con)
@@ -245,7 +245,7 @@ def typology_tables(features: pd.DataFrame, options: Mapping[str, Any] | None = 
         ``diagnostics``: BIC, AIC, silhouette... per k; ``profiles``: size and
         mean features per cluster; the :class:`credit_recovery.TypologyResult`.
     """
-    from credit_recovery.typology import TYPE_NAMES, fit_typology
+    from credit_recovery.engagement.typology import TYPE_NAMES, fit_typology
 
     opt = resolve_engagement_options(options)
     ks = range(int(opt["typology_k_min"]), int(opt["typology_k_max"]) + 1)
@@ -288,7 +288,7 @@ def engagement_frame(features: pd.DataFrame, student_years: pd.DataFrame, studen
         ``race_ethnicity``, ``recovery_record_id`` (= ``course_record_id``) and
         ``online`` (1).
     """
-    from credit_recovery.cohort import standardize_scores
+    from credit_recovery.data.cohort import standardize_scores
 
     d = features.copy()
     sy = student_years.copy()
@@ -326,8 +326,8 @@ def engagement_frame(features: pd.DataFrame, student_years: pd.DataFrame, studen
 
 def _design(frame: pd.DataFrame, extra: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
     """Imputed covariates (mean + missing indicator) and dummies; returns the regressor names."""
-    from credit_recovery.design import impute_missing
-    from credit_recovery.specifications import covariate_design
+    from credit_recovery.data.imputation import impute_missing
+    from credit_recovery.specs.specifications import covariate_design
 
     covs = [c for c in list(extra) + list(BASELINE_COVARIATES) if c in frame.columns]
     data, names = impute_missing(frame, covs)
@@ -390,7 +390,7 @@ def engagement_estimates(frame: pd.DataFrame, outcomes: Sequence[str] = ENGAGEME
     ``estimand_id`` ``engagement_idle_pass``; it is an association, causal
     only under no unmeasured confounding of idle time given the covariates.
     """
-    from credit_recovery.specifications import fit_used, resolve_model_options
+    from credit_recovery.specs.specifications import fit_used, resolve_model_options
 
     opt = resolve_model_options(models)
     eng = resolve_engagement_options(options)

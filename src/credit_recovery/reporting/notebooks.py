@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from credit_recovery.estimates import ESTIMATE_COLUMNS
+from credit_recovery.shared.estimate_schema import ESTIMATE_COLUMNS
 
 __all__ = [
     "REPORT_CSS",
@@ -141,7 +141,7 @@ def check_alt_text(page: str) -> None:
            if not _ALT.search(m.group(0)) or _NBCONVERT_NO_ALT in m.group(0)]
     if bad:
         raise ValueError(f"{len(bad)} image(s) without alt text, e.g. {bad[0]!r}; "
-                         "embed figures with credit_recovery.report.figure_html")
+                         "embed figures with credit_recovery.reporting.notebooks.figure_html")
 
 
 def notebook_html(nb: Any, *, title: str, lang: str = "en") -> str:
@@ -225,7 +225,7 @@ def plot_effects(headline: pd.DataFrame, labels: Mapping[str, str] | None = None
     """
     from matplotlib.figure import Figure
 
-    from credit_recovery.plotting import PALETTE, style
+    from credit_recovery.shared.style import PALETTE, style
 
     labels, units, scale = dict(labels or {}), dict(units or {}), dict(scale or {})
     k = len(headline)
@@ -261,7 +261,7 @@ def provenance_summary(config: Mapping[str, Any], data_dir: str, repo_dir: str =
     """
     import platform
 
-    from credit_recovery.provenance import config_sha256, file_sha256, git_state, package_versions
+    from credit_recovery.disclosure.provenance import config_sha256, file_sha256, git_state, package_versions
 
     pk = package_versions()
     return {

@@ -12,8 +12,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .estimates import estimate_row, estimates_frame
-from .propensity import design_matrix
+from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
+from credit_recovery.shared.model_matrix import design_matrix
 
 __all__ = ["estimate_att", "COV_TYPES"]
 
@@ -95,7 +95,7 @@ def estimate_att(
     Returns
     -------
     pandas.DataFrame
-        One row in the tidy schema of :mod:`credit_recovery.estimates`
+        One row in the tidy schema of :mod:`credit_recovery.shared.estimate_schema`
         (``estimand="ATT"``).
 
     Notes

@@ -781,7 +781,7 @@ def scan_png_bytes(
 
     The pixels are not read: text drawn into a raster image cannot be checked,
     which is why every figure is also saved as SVG with its text kept as text
-    (:func:`credit_recovery.plotting.save_figure`).
+    (:func:`credit_recovery.shared.style.save_figure`).
     """
     index = _index(identifiers)
     try:
