@@ -9,7 +9,7 @@ ARGS   ?=
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test setup lint dryrun report bench clean
+.PHONY: run test setup lint dryrun snakemake-report bench clean
 
 setup: $(STAMP)
 
@@ -31,8 +31,8 @@ dryrun: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/snakemake --lint $(ARGS)
 
-report: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --report results/public/report.html $(ARGS)
+snakemake-report: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --report results/public/snakemake_report.html $(ARGS)
 
 bench: $(STAMP)
 	for f in bench/bench_*.py; do $(BIN)/python $$f $(ARGS) || exit 1; done

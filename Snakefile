@@ -11,14 +11,15 @@ validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
 include: "workflow/rules/common.smk"
 include: "workflow/rules/code.smk"
 include: "workflow/rules/simulate.smk"
-include: "workflow/rules/validate.smk"
+include: "workflow/rules/check_inputs.smk"
 include: "workflow/rules/cohort.smk"
 include: "workflow/rules/matching.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/engagement.smk"
-include: "workflow/rules/validation.smk"
-include: "workflow/rules/report.smk"
-include: "workflow/rules/validation_mc.smk"
+include: "workflow/rules/truth_comparison.smk"
+include: "workflow/rules/reports.smk"
+include: "workflow/rules/disclosure.smk"
+include: "workflow/rules/monte_carlo.smk"
 
 
 rule all:

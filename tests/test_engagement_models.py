@@ -9,7 +9,7 @@ from credit_recovery.engagement.sessions import engagement_features, sessionize
 from credit_recovery.engagement.figures import (efficiency_figure, idle_pass_figure, login_hour_figure,
                                                 type_profile_figure)
 from credit_recovery.engagement.models import (IDLE_PASS_ESTIMAND, course_features, engagement_estimates,
-                                               engagement_frame, engagement_validation, event_school_years,
+                                               engagement_frame, engagement_truth, event_school_years,
                                                resolve_engagement_options, run_engagement_models,
                                                school_year_sessions, typology_tables)
 from credit_recovery.shared.estimate_schema import ESTIMATE_COLUMNS
@@ -151,7 +151,7 @@ def test_recovered_types_agree_with_planted_types_on_small_district(district):
                                                                     "typology_k_max": 5, "typology_n_types": 4})
     assert list(types.columns[:5]) == ["student_id", "course_record_id", "school_year", "type", "cluster"]
     assert list(diag["k"]) == [3, 4, 5] and diag["chosen"].sum() == 1
-    v = engagement_validation(types, sim.types, pd.DataFrame({"estimand_id": []}), sim.truth)
+    v = engagement_truth(types, sim.types, pd.DataFrame({"estimand_id": []}), sim.truth)
     ari = v.loc[v["check"] == "types_adjusted_rand_index"].iloc[0]
     assert ari["estimate"] >= 0.8 and ari["passes"] and ari["n"] == len(sim.types)
     shares = v[v["check"] == "planted_type_recovered_share"].set_index("type")["estimate"]
@@ -167,8 +167,8 @@ def test_validation_checks_can_fail():
     est = pd.DataFrame({"estimand_id": [IDLE_PASS_ESTIMAND], "estimate": [-0.02], "ci_low": [-0.03],
                         "ci_high": [-0.01], "n": [8]})
     truth = [{"estimand_id": IDLE_PASS_ESTIMAND, "value": -0.05}]
-    good = engagement_validation(relabeled, planted, est, truth).set_index("check")
-    bad = engagement_validation(shuffled, planted, est, truth).set_index("check")
+    good = engagement_truth(relabeled, planted, est, truth).set_index("check")
+    bad = engagement_truth(shuffled, planted, est, truth).set_index("check")
     assert good.loc["types_adjusted_rand_index", "estimate"] == pytest.approx(1.0)  # names do not matter
     assert not bad.loc["types_adjusted_rand_index", "passes"]
     assert not good.loc["idle_pass_ci_covers_truth", "passes"]

@@ -41,7 +41,7 @@ def test_features_types_and_estimates(run):
     assert len(mine) > 10 and len(est[key].merge(mine[key])) == len(mine)
     assert (est["estimand_id"] == "engagement_idle_pass").sum() == 1
     assert {"idle_share_10pp", "absence_rate_10pp", "grade_11_12", "school_year_trend"} <= set(mine["treatment"])
-    v = pd.read_csv(run / "validation/engagement_validation.csv")
+    v = pd.read_csv(run / "truth_comparison/engagement.csv")
     assert {"types_adjusted_rand_index", "idle_pass_ci_covers_truth"} <= set(v["check"])
 
 
@@ -49,5 +49,5 @@ def test_figures_are_public_and_pass_the_privacy_scan(run):
     for name in ("type_profiles", "idle_pass", "login_hours", "efficiency"):
         for ext in ("png", "svg", "json"):
             assert (run / f"public/figures/engagement_{name}.{ext}").is_file()
-    scan = pd.read_csv(run / "validation/privacy_scan.csv")
+    scan = pd.read_csv(run / "disclosure/privacy_scan.csv")
     assert not scan["file"].astype(str).str.contains("engagement").any()

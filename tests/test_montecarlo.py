@@ -26,14 +26,14 @@ def test_summary_equals_brute_force():
 
 
 @pytest.mark.slow
-def test_validation_mc_rule_fans_out_replicates(tmp_path):
-    cfg = {"validation_mc": {"replicates": 3, "scale": "tiny", "unobserved_confounding": [1.0]},
+def test_monte_carlo_rule_fans_out_replicates(tmp_path):
+    cfg = {"monte_carlo": {"replicates": 3, "scale": "tiny", "unobserved_confounding": [1.0]},
            "models": {"bootstrap_reps": 199}}
     all_dry = run_snakemake(tmp_path, cfg, "-n")
-    assert "validation_mc_replicate" not in all_dry.stdout  # not part of rule all
-    run_snakemake(tmp_path, cfg, "validation_mc")  # run_replicate in-process, one job per seed
-    assert len(list((tmp_path / "results/validation/mc").glob("replicate_*.csv"))) == 3
-    summary = pd.read_csv(tmp_path / "results/validation/monte_carlo.csv")
+    assert "monte_carlo_replicate" not in all_dry.stdout  # not part of rule all
+    run_snakemake(tmp_path, cfg, "monte_carlo")  # run_replicate in-process, one job per seed
+    assert len(list((tmp_path / "results/monte_carlo/replicates").glob("replicate_*.csv"))) == 3
+    summary = pd.read_csv(tmp_path / "results/monte_carlo/monte_carlo.csv")
     assert summary["replicates"].max() == 3
     assert {"ocr_math", "mentor_math"} <= set(summary["estimand_id"])
-    assert (tmp_path / "results/validation/monte_carlo.png").is_file()
+    assert (tmp_path / "results/monte_carlo/monte_carlo.png").is_file()

@@ -67,7 +67,7 @@ def test_results_layout(run1):
     for path in ("data/students.parquet", "data/platform_events.parquet", "truth/truth.json",
                  "truth/unit_effects.parquet", "truth/types.parquet", "cohort/cohort.parquet",
                  "cohort/ledger.parquet", "matching/matched.parquet", "matching/balance.csv",
-                 "models/estimates.csv", "validation/truth_vs_estimates.csv", "public/estimates.csv",
+                 "models/estimates.csv", "truth_comparison/truth_vs_estimates.csv", "public/estimates.csv",
                  "public/brief.html", "public/figures/cohort_flow.png", "public/figures/love_plot.svg",
                  "manifest.json"):
         assert (r / path).is_file(), path
@@ -89,13 +89,13 @@ def test_a_package_change_reruns_every_rule_that_runs_package_code(run1, tmp_pat
     pkg = tmp_path / "pkg"
     shutil.copytree(REPO / "src" / "credit_recovery", pkg / "credit_recovery",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    with open(pkg / "credit_recovery" / "estimates.py", "a") as fh:
+    with open(pkg / "credit_recovery" / "shared" / "estimate_schema.py", "a") as fh:
         fh.write("# a change\n")
     wd = tmp_path / "copy"
     shutil.copytree(run1, wd, symlinks=True)
     out = run_snakemake(wd, TINY, "-n", "--quiet", "rules", env={"PYTHONPATH": str(pkg)}).stdout
     planned = {line.split()[0] for line in out.splitlines() if line.strip() and line.split()[-1].isdigit()}
-    for rule in ("code_stamp", "simulate", "cohort", "match", "models", "models_panel", "validation", "brief",
+    for rule in ("code_stamp", "simulate", "cohort", "match", "models", "models_panel", "truth_comparison", "brief",
                  "manifest"):
         assert rule in planned, (rule, out)
 
@@ -114,13 +114,13 @@ def test_same_config_gives_byte_identical_tables(run1, run2):
     tables = ["synthetic/students.parquet", "synthetic/platform_events.parquet", "data/course_records.parquet",
               "truth/unit_effects.parquet", "cohort/cohort.parquet", "cohort/ledger.parquet",
               "matching/matched.parquet", "matching/balance.csv", "models/estimates.csv",
-              "validation/truth_vs_estimates.csv", "public/estimates.csv", "public/brief.html",
+              "truth_comparison/truth_vs_estimates.csv", "public/estimates.csv", "public/brief.html",
               "models/effect_sizes.csv", "public/effect_sizes.csv", "public/tables/estimates_table.md",
               "public/tables/estimates_table.tex", "public/figures/forest_plot.svg", "public/figures/event_study.png",
               "public/figures/cohort_flow.png", "public/figures/love_plot.svg",
               "engagement/school_years.csv", "engagement/features.parquet", "engagement/types.parquet",
               "engagement/typology_diagnostics.csv", "models/parts/engagement.csv",
-              "models/samples/engagement.parquet", "validation/engagement_validation.csv"]
+              "models/samples/engagement.parquet", "truth_comparison/engagement.csv"]
     for t in tables:
         assert _digest(run1 / "results" / t) == _digest(run2 / "results" / t), t
 
@@ -159,7 +159,7 @@ def test_broken_input_stops_before_analysis_and_leaves_nothing(run1, tmp_path):
     wd = tmp_path / "wd"
     proc = run_snakemake(wd, {"data": {"source": str(district)}}, check=False)
     assert proc.returncode != 0
-    log = (wd / "results/logs/validate.log").read_text()
+    log = (wd / "results/logs/check_inputs.log").read_text()
     assert "student_years" in log and "math_score" in log and "7" in log
     assert not (wd / "results/data").exists()
     assert not (wd / "results/cohort").exists()
@@ -183,9 +183,9 @@ def test_every_estimate_with_an_estimand_gets_its_truth(run1):
     r = run1 / "results"
     est = pd.read_csv(r / "models/estimates.csv", keep_default_na=False)
     # engagement_* estimands are structural coefficients, not means of unit effects: they are checked
-    # against truth.json in results/validation/engagement_validation.csv (tests/test_engagement_pipeline.py)
+    # against truth.json in results/truth_comparison/engagement.csv (tests/test_engagement_pipeline.py)
     with_id = est[(est["estimand_id"] != "") & ~est["estimand_id"].str.startswith("engagement_")]
     assert {"matched_fe", "panel", "online"} <= set(with_id["sample"])
-    val = pd.read_csv(r / "validation/truth_vs_estimates.csv")
+    val = pd.read_csv(r / "truth_comparison/truth_vs_estimates.csv")
     assert len(val) == len(with_id)
     assert val["n_truth"].gt(0).all() and val["truth"].notna().all()

@@ -223,18 +223,18 @@ def test_privacy_rule_fails_the_run_on_planted_leaks(run, tmp_path):
     brief = wd / "results/public/brief.html"
     brief.write_text(brief.read_text().replace("</main>", f"<p>Example: {student}</p></main>"))
     (wd / "results/public/subgroups.csv").write_text("subgroup,n,mean_gpa\ngrade 9,7,1.9\ngrade 10,40,2.1\n")
-    proc = run_snakemake(wd, {"simulation": {"scale": "tiny", "seed": 3}}, "--forcerun", "privacy",
-                         "results/validation/privacy_scan.csv", check=False)
+    proc = run_snakemake(wd, {"simulation": {"scale": "tiny", "seed": 3}}, "--forcerun", "privacy_scan",
+                         "results/disclosure/privacy_scan.csv", check=False)
     assert proc.returncode != 0
-    log = (wd / "results/logs/privacy.log").read_text()
+    log = (wd / "results/logs/privacy_scan.log").read_text()
     assert "[identifier] brief.html" in log and "student_id" in log
     assert "[small_cell] subgroups.csv" in log
     assert student not in log                       # findings never print the identifier itself
     # and with the leaks removed the same rule passes
     brief.write_text((run / "results/public/brief.html").read_text())
     (wd / "results/public/subgroups.csv").unlink()
-    run_snakemake(wd, {"simulation": {"scale": "tiny", "seed": 3}}, "--forcerun", "privacy",
-                  "results/validation/privacy_scan.csv")
+    run_snakemake(wd, {"simulation": {"scale": "tiny", "seed": 3}}, "--forcerun", "privacy_scan",
+                  "results/disclosure/privacy_scan.csv")
 
 
 def test_snakemake_report_shows_every_figure_and_is_publishable(run, tmp_path):

@@ -59,15 +59,15 @@ def estimate_samples():
 # Public files (results/public/...) are found from the rules themselves, so a stage's new public tables
 # and figures reach the appendix, the privacy scan and the manifest without editing a list here.
 # Rules that run only on request (not part of `all`) are left out, so they are not pulled into every run.
-ON_DEMAND_RULES = ["validation_mc", "validation_mc_replicate", "validation_mc_summary"]
-REPORT_RULES = ["report", "brief", "appendix"]
+ON_DEMAND_RULES = ["monte_carlo", "monte_carlo_replicate"]
+REPORT_RULES = ["public_estimates", "brief", "appendix"]
 
 
 def public_file_rules(wildcards=None):
     """{path: rule} for every fixed file under results/public/ that a (non on-demand) rule writes."""
     out = {}
     for r in workflow.rules:
-        if r.name in ON_DEMAND_RULES or r.name in ("privacy", "manifest"):
+        if r.name in ON_DEMAND_RULES or r.name in ("privacy_scan", "manifest"):
             continue
         for f in r.output:
             path = str(f)
@@ -115,9 +115,9 @@ def engagement_types(wildcards):
     return produced("results/engagement/types.parquet")
 
 
-def validation_inputs(wildcards):
+def truth_comparison_inputs(wildcards):
     """Estimates against the planted truth, when the data are synthetic (nothing otherwise)."""
-    return ["results/validation/truth_vs_estimates.csv"] if is_synthetic() else []
+    return ["results/truth_comparison/truth_vs_estimates.csv"] if is_synthetic() else []
 
 
 def final_outputs():
@@ -133,7 +133,7 @@ def final_outputs():
         "results/manifest.json",
     ]
     if is_synthetic():
-        out.append("results/validation/truth_vs_estimates.csv")
-        out.append("results/validation/engagement_validation.csv")
+        out.append("results/truth_comparison/truth_vs_estimates.csv")
+        out.append("results/truth_comparison/engagement.csv")
     out.append("results/engagement/typology_diagnostics.csv")
     return out

@@ -1,6 +1,6 @@
 # Engagement analytics from the platform logs (docs/methods.md): sessions per school year (one job each,
 # DuckDB over parquet), student-course features, user types, associations with course results, public
-# figures and, on the synthetic district, the check against the planted types and idle-share effect.
+# figures. The check against the planted types and idle-share effect is in truth_comparison.smk.
 
 
 checkpoint engagement_years:
@@ -124,20 +124,3 @@ rule engagement_figures:
         "results/logs/engagement_figures.log",
     script:
         "../scripts/engagement_figures.py"
-
-
-rule engagement_validation:
-    input:
-        types="results/engagement/types.parquet",
-        planted="results/truth/types.parquet",
-        truth="results/truth/truth.json",
-        estimates="results/models/parts/engagement.csv",
-        code=PACKAGE_STAMP,
-    output:
-        "results/validation/engagement_validation.csv",
-    conda:
-        "../../environment.yml"
-    log:
-        "results/logs/engagement_validation.log",
-    script:
-        "../scripts/engagement_validation.py"

@@ -1,4 +1,4 @@
-"""Rule typology: user types of the online student-courses (Gaussian mixture, BIC/silhouette for k = 2-8)."""
+"""Rule typology: user types of the online student-courses (k-means by default; silhouette and inertia for k = 2-8)."""
 import pandas as pd
 
 from credit_recovery.engagement.models import typology_tables

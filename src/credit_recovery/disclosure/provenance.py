@@ -128,7 +128,7 @@ def package_sources() -> list[tuple[str, str]]:
     workflow names its code stamp after :func:`package_sources_text`'s hash,
     so that a change to the package reruns every rule that uses it.
     """
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]  # the credit_recovery package folder
     return [(p.relative_to(root).as_posix(), file_sha256(p)) for p in sorted(root.rglob("*.py"))]
 
 

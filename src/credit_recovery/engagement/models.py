@@ -16,7 +16,7 @@ The pieces the ``engagement*`` rules call, one each:
 * :func:`engagement_frame` / :func:`engagement_estimates` /
   :func:`run_engagement_models` - the association models (tidy estimate rows
   and the units behind each).
-* :func:`engagement_validation` - recovered vs planted user types (adjusted
+* :func:`engagement_truth` - recovered vs planted user types (adjusted
   Rand index) and the idle-share estimate against its planted value.
 
 No function here reads or writes files; see ``docs/methods.md`` ("Engagement
@@ -44,7 +44,7 @@ __all__ = [
     "engagement_frame",
     "engagement_estimates",
     "run_engagement_models",
-    "engagement_validation",
+    "engagement_truth",
 ]
 
 #: Defaults of the ``engagement`` config section (workflow/schemas/config.schema.yaml).
@@ -467,7 +467,7 @@ def run_engagement_models(features: pd.DataFrame, types: pd.DataFrame | None, st
 # ---------------------------------------------------------------------------
 # validation against planted truth (synthetic district)
 # ---------------------------------------------------------------------------
-def engagement_validation(types: pd.DataFrame, planted: pd.DataFrame, estimates: pd.DataFrame,
+def engagement_truth(types: pd.DataFrame, planted: pd.DataFrame, estimates: pd.DataFrame,
                           truth: Sequence[Mapping[str, Any]], *, min_ari: float = 0.8) -> pd.DataFrame:
     """Recovered user types and the idle-share association against the planted truth.
 

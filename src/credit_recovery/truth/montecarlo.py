@@ -5,8 +5,8 @@ design in-process (cohort, propensity score, matching, every outcome
 specification), returning each estimate beside the truth over its own sample;
 :func:`summarize_replicates` turns many replicates into bias, RMSE and CI
 coverage per estimator, estimand and confounding level; :func:`mc_plot`
-draws them. The Snakemake rule ``validation_mc`` fans the replicates out as
-separate jobs (``workflow/rules/validation_mc.smk``).
+draws them. The Snakemake rule ``monte_carlo`` fans the replicates out as
+separate jobs (``workflow/rules/monte_carlo.smk``).
 """
 from __future__ import annotations
 
@@ -32,13 +32,13 @@ def run_replicate(config: Mapping[str, Any], seed: int, confounding: float | Non
     ----------
     config : mapping
         The study config (sections ``simulation``, ``matching``, ``models``,
-        ``engagement``, ``validation_mc``); missing sections take defaults.
+        ``engagement``, ``monte_carlo``); missing sections take defaults.
     seed : int
         Seed of the replicate district (``simulation.seed``).
     confounding : float, optional
         ``simulation.unobserved_confounding`` of this replicate (default: the config's).
     scale : str, optional
-        ``simulation.scale`` (default ``validation_mc.scale``, else the config's).
+        ``simulation.scale`` (default ``monte_carlo.scale``, else the config's).
 
     Returns
     -------
@@ -65,7 +65,7 @@ def run_replicate(config: Mapping[str, Any], seed: int, confounding: float | Non
 
     cfg = copy.deepcopy(dict(config))
     sim = dict(cfg.get("simulation", {}))
-    mc = dict(cfg.get("validation_mc", {}))
+    mc = dict(cfg.get("monte_carlo", {}))
     sim["seed"] = int(seed)
     sim["scale"] = scale or mc.get("scale", sim.get("scale", "default"))
     if confounding is not None:
@@ -98,12 +98,12 @@ def run_replicate(config: Mapping[str, Any], seed: int, confounding: float | Non
 
 
 def run_replicates(config: Mapping[str, Any], seed: int) -> pd.DataFrame:
-    """:func:`run_replicate` for every level of ``validation_mc.unobserved_confounding``, stacked.
+    """:func:`run_replicate` for every level of ``monte_carlo.unobserved_confounding``, stacked.
 
     Each level gets its own district from the same seed (the confounder changes
     who chooses online recovery, so the districts differ beyond ``U``).
     """
-    levels = dict(config.get("validation_mc", {})).get("unobserved_confounding", [0.0])
+    levels = dict(config.get("monte_carlo", {})).get("unobserved_confounding", [0.0])
     return pd.concat([run_replicate(config, seed, confounding=float(lev)) for lev in levels], ignore_index=True)
 
 

@@ -1,4 +1,4 @@
-"""Rule validation_mc: bias, RMSE and CI coverage over the replicates, and a figure."""
+"""Rule monte_carlo: bias, RMSE and CI coverage over the replicates, and a figure."""
 import pandas as pd
 
 from credit_recovery.truth.montecarlo import mc_plot, summarize_replicates

@@ -1,4 +1,4 @@
-"""Rule validation (synthetic data only): each estimate against the truth over its own sample."""
+"""Rule truth_comparison (synthetic data only): each estimate against the truth over its own sample."""
 import pandas as pd
 
 from credit_recovery.truth.comparison import truth_vs_estimates

@@ -1,9 +1,9 @@
 # Reports for three audiences: the plain-language brief and the technical appendix (Jupyter notebooks in
 # notebooks/ executed with parameters and exported to self-contained HTML), the publishable estimate table,
-# and Snakemake's own report (`make report`). Then the privacy scan of everything public and the manifest.
+# and Snakemake's own report (`make snakemake-report`). The privacy scan and the manifest are in disclosure.smk.
 
 
-rule report:
+rule public_estimates:
     input:
         estimates="results/models/estimates.csv",
         code=PACKAGE_STAMP,
@@ -14,9 +14,9 @@ rule report:
     conda:
         "../../environment.yml"
     log:
-        "results/logs/report.log",
+        "results/logs/public_estimates.log",
     script:
-        "../scripts/report.py"
+        "../scripts/public_estimates.py"
 
 
 rule brief:
@@ -46,7 +46,7 @@ rule brief:
     log:
         "results/logs/brief.log",
     script:
-        "../scripts/report_notebook.py"
+        "../scripts/render_notebook.py"
 
 
 rule appendix:
@@ -55,7 +55,7 @@ rule appendix:
         estimates="results/models/estimates.csv",
         balance="results/matching/balance.csv",
         data="results/data",
-        truth=validation_inputs,
+        truth=truth_comparison_inputs,
         stage_files=stage_public_files,
         code=PACKAGE_STAMP,
     output:
@@ -72,49 +72,4 @@ rule appendix:
     log:
         "results/logs/appendix.log",
     script:
-        "../scripts/report_notebook.py"
-
-
-rule privacy:
-    input:
-        data="results/data",
-        public=public_files,
-        code=PACKAGE_STAMP,
-    output:
-        "results/validation/privacy_scan.csv",
-    params:
-        folder="results/public",
-        min_cell_size=config["privacy"]["min_cell_size"],
-    conda:
-        "../../environment.yml"
-    log:
-        "results/logs/privacy.log",
-    script:
-        "../scripts/privacy.py"
-
-
-rule manifest:
-    input:
-        privacy="results/validation/privacy_scan.csv",
-        source=source_files,
-        data="results/data",
-        results=[
-            "results/cohort/cohort.parquet",
-            "results/matching/balance.csv",
-            "results/models/estimates.csv",
-        ],
-        truth=truth_inputs,
-        public=public_files,
-        code=PACKAGE_STAMP,
-    output:
-        "results/manifest.json",
-    params:
-        config=config,
-        public_rules=public_file_rules,
-        repo=workflow.basedir,
-    conda:
-        "../../environment.yml"
-    log:
-        "results/logs/manifest.log",
-    script:
-        "../scripts/manifest.py"
+        "../scripts/render_notebook.py"

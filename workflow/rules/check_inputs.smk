@@ -1,16 +1,16 @@
-rule validate:
+rule check_inputs:
     input:
         source_files,
         code=PACKAGE_STAMP,
     output:
         tables=directory("results/data"),
-        report="results/validation/input_report.csv",
+        report="results/checks/input_report.csv",
     params:
         source=source_folder(),
-        failures="results/validation/input_failures.csv",
+        failures="results/checks/input_failures.csv",
     conda:
         "../../environment.yml"
     log:
-        "results/logs/validate.log",
+        "results/logs/check_inputs.log",
     script:
-        "../scripts/validate.py"
+        "../scripts/check_inputs.py"

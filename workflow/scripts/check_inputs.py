@@ -1,7 +1,7 @@
-"""Rule validate: read the input extract, check it against the data contract, write results/data/.
+"""Rule check_inputs: read the input extract, check it against the data contract, write results/data/.
 
 On failure the run stops here with a message naming table, column, rule, row count and example
-rows; the failures are also written to results/validation/input_failures.csv (a private folder:
+rows; the failures are also written to results/checks/input_failures.csv (a private folder:
 example rows carry identifiers) and results/data/ is not written.
 """
 import sys

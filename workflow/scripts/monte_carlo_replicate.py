@@ -1,4 +1,4 @@
-"""Rule validation_mc_replicate: one replicate district (every confounding level), estimates vs truth."""
+"""Rule monte_carlo_replicate: one replicate district (every confounding level), estimates vs truth."""
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core per job; jobs run in parallel

@@ -1,4 +1,4 @@
-"""Rule privacy: scan every file under results/public/ for identifiers and small cells; fail the run on any finding.
+"""Rule privacy_scan: scan every file under results/public/ for identifiers and small cells; fail the run on any finding.
 
 The whole folder is scanned, not only the files the workflow declares, so files put there by hand (or
 by `snakemake --report`) are checked as well.

@@ -1,4 +1,4 @@
-"""Rule report: the publishable estimate table (rows on fewer than privacy.min_cell_size students suppressed)."""
+"""Rule public_estimates: the publishable estimate table (rows on fewer than privacy.min_cell_size students suppressed)."""
 import pandas as pd
 
 from credit_recovery.shared.estimate_schema import estimates_frame
