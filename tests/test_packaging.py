@@ -39,7 +39,7 @@ def _walk(schema, path="config"):
 
 
 def test_every_config_key_has_description_default_and_no_extras():
-    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    schema = yaml.safe_load((REPO / "src/credit_recovery/shared/config.schema.yaml").read_text())
     for path, node in _walk(schema):
         assert "description" in node, f"{path} has no description"
         assert "default" in node, f"{path} has no default"
@@ -48,7 +48,7 @@ def test_every_config_key_has_description_default_and_no_extras():
 
 
 def test_default_config_validates_and_equals_schema_defaults():
-    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    schema = yaml.safe_load((REPO / "src/credit_recovery/shared/config.schema.yaml").read_text())
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     jsonschema.validate(config, schema)
     for path, node in _walk(schema):
@@ -63,7 +63,7 @@ def test_default_config_validates_and_equals_schema_defaults():
 def test_simulation_defaults_match_schema():
     from credit_recovery.synthetic.generator import DEFAULTS
 
-    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    schema = yaml.safe_load((REPO / "src/credit_recovery/shared/config.schema.yaml").read_text())
     sim = schema["properties"]["simulation"]["properties"]
     for key, value in DEFAULTS.items():
         if key == "effects":

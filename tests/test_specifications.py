@@ -6,7 +6,8 @@ import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credit_recovery.specs.specifications import (MODEL_DEFAULTS, course_test_stats, covariate_design, fit_used,
+from credit_recovery.shared.config import defaults
+from credit_recovery.specs.specifications import (course_test_stats, covariate_design, fit_used,
                                             generalized_propensity, matched_fe_estimates, mentor_estimates,
                                             resolve_model_options, three_way_ipw_estimates)
 
@@ -14,8 +15,8 @@ CL = {"cov_type": "clustered"}
 
 
 def test_options_validated_in_one_place():
-    assert resolve_model_options(None) == MODEL_DEFAULTS
-    with pytest.raises(ValueError, match=r"allowed values are \['clustered', 'cr2', 'wild'\]"):
+    assert resolve_model_options(None) == defaults("models")
+    with pytest.raises(ValueError, match=r"allowed values are \['wild', 'clustered', 'cr2'\]"):
         resolve_model_options({"cov_type": "HC9"})
     with pytest.raises(ValueError, match="unknown models option"):
         resolve_model_options({"colour": "red"})

@@ -29,11 +29,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from credit_recovery.shared.config import resolve_options
 from credit_recovery.shared.estimate_schema import estimates_frame
 from credit_recovery.data.contract import MARK_POINTS
 
 __all__ = [
-    "ENGAGEMENT_DEFAULTS",
     "ENGAGEMENT_OUTCOMES",
     "IDLE_PASS_ESTIMAND",
     "resolve_engagement_options",
@@ -47,24 +47,6 @@ __all__ = [
     "engagement_truth",
 ]
 
-#: Defaults of the ``engagement`` config section (workflow/schemas/config.schema.yaml).
-ENGAGEMENT_DEFAULTS: dict[str, Any] = {
-    "session_gap_minutes": 30,
-    "idle_threshold_minutes": 5,
-    "timezone": "America/Chicago",
-    "school_day_start": "07:30",
-    "school_day_end": "15:30",
-    "pass_mark": 60,
-    "typology_method": "kmeans",
-    "typology_k_min": 2,
-    "typology_k_max": 8,
-    "typology_n_types": 4,
-    "typology_seed": 0,
-    "min_group_size": 30,
-    "idle_bins": 10,
-}
-_ALLOWED = {"typology_method": ("gmm", "kmeans")}
-
 #: Course outcomes of the association models: grade points (A = 4 ... F = 0, withdrawn missing),
 #: completion (not withdrawn) and pass (credit earned).
 ENGAGEMENT_OUTCOMES: tuple[str, ...] = ("grade_points", "completed", "passed")
@@ -76,16 +58,14 @@ BASELINE_COVARIATES: tuple[str, ...] = ("math_pre", "reading_pre", "gpa_pre", "c
 
 
 def resolve_engagement_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Merge an ``engagement`` config section over :data:`ENGAGEMENT_DEFAULTS` and validate it.
+    """Merge an ``engagement`` config section over the schema's defaults and validate it.
 
     Raises
     ------
     ValueError
         Unknown key or a value outside its allowed set (the message lists the allowed values).
     """
-    from credit_recovery.shared.options import resolve_options
-
-    out = resolve_options("engagement", ENGAGEMENT_DEFAULTS, _ALLOWED, options)
+    out = resolve_options("engagement", options)
     k_min, k_max = int(out["typology_k_min"]), int(out["typology_k_max"])
     if not 1 <= k_min <= k_max:
         raise ValueError(f"engagement.typology_k_min ({k_min}) must be >= 1 and <= typology_k_max ({k_max})")

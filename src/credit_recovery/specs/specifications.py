@@ -30,10 +30,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from credit_recovery.shared.config import resolve_options
 from credit_recovery.shared.estimate_schema import estimates_frame
 
 __all__ = [
-    "MODEL_DEFAULTS",
     "resolve_model_options",
     "covariate_design",
     "fit_used",
@@ -52,37 +52,15 @@ OCR_ESTIMANDS = {o: f"ocr_{o}" for o in ("math", "reading", "credits", "gpa", "c
 #: Outcome -> estimand id of a supportive vs a non-supportive mentor (planted in the synthetic district).
 MENTOR_ESTIMANDS = {"credit_recovered": "mentor_credit_recovered", "math": "mentor_math"}
 
-#: Defaults of the ``models`` config section (workflow/schemas/config.schema.yaml).
-MODEL_DEFAULTS: dict[str, Any] = {
-    "cluster": "school_id",
-    "outcomes": ["math", "reading", "credits", "gpa", "credit_recovered"],
-    "cov_type": "wild",
-    "bootstrap_reps": 999,
-    "bootstrap_weights": "webb",
-    "seed": 1,
-    "panel_outcomes": ["math", "reading", "credits", "gpa"],
-    "mentor_outcomes": ["credit_recovered", "tests_taken", "test_pass_rate", "math"],
-    "ipw_trim": 0.01,
-    "adjust_for": ["episode_courses"],
-}
-_ALLOWED = {
-    "cov_type": ("clustered", "cr2", "wild"),
-    "bootstrap_weights": ("rademacher", "webb"),
-    "cluster": ("school_id", "student_id", "subclass"),
-}
-
-
 def resolve_model_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Merge a ``models`` config section over :data:`MODEL_DEFAULTS` and validate it (the one place).
+    """Merge a ``models`` config section over the schema's defaults and validate it (the one place).
 
     Raises
     ------
     ValueError
         Unknown key or a value outside the allowed set (the message lists the allowed values).
     """
-    from credit_recovery.shared.options import resolve_options
-
-    out = resolve_options("models", MODEL_DEFAULTS, _ALLOWED, options)
+    out = resolve_options("models", options)
     if not 0 <= float(out["ipw_trim"]) < 0.5:
         raise ValueError(f"models.ipw_trim must be in [0, 0.5); got {out['ipw_trim']!r}")
     return out

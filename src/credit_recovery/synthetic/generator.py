@@ -47,6 +47,7 @@ from scipy import special, stats
 
 from credit_recovery.data.contract import CORE_SUBJECTS, TABLES
 from credit_recovery.data.extract_io import coerce_tables
+from credit_recovery.shared.config import defaults
 
 #: Size presets. ``cohort_size`` is the number of entering grade-9 students per
 #: school per year; ``events_per_session`` is the mean number of platform
@@ -59,31 +60,12 @@ SCALES: dict[str, dict[str, float]] = {
     "paper": {"n_schools": 18, "cohort_size": 300, "events_per_session": 14},
 }
 
-#: Default simulation settings (the ``simulation`` section of the config).
-DEFAULTS: dict[str, Any] = {
-    "seed": 20111,
-    "scale": "default",
-    "first_year": 2011,
-    "n_years": 7,
-    "unobserved_confounding": 0.0,
-    "effects": {
-        "ocr_math": -0.20,
-        "ocr_reading": -0.10,
-        "ocr_credits": -0.10,
-        "ocr_gpa": -0.05,
-        "ocr_credit_recovered": -0.10,
-        "mentor_credit_recovered": 0.10,
-        "mentor_math": 0.10,
-        "idle_share_pass": -0.05,
-    },
-}
+#: Default simulation settings: the ``simulation`` section's defaults in the config schema.
+DEFAULTS: dict[str, Any] = defaults("simulation")
 
-#: Engagement definitions the generator shares with the sessionization stage.
-ENGAGEMENT_DEFAULTS: dict[str, Any] = {
-    "session_gap_minutes": 30,
-    "idle_threshold_minutes": 5,
-    "timezone": "America/Chicago",
-}
+#: Engagement definitions the generator shares with the sessionization stage (their schema defaults).
+SESSION_KEYS = ("session_gap_minutes", "idle_threshold_minutes", "timezone")
+ENGAGEMENT_DEFAULTS: dict[str, Any] = {k: defaults("engagement")[k] for k in SESSION_KEYS}
 
 USER_TYPES = ("engaged", "moonlighter", "nominal_exerter", "incompatible_struggler")
 OUTCOMES = ("math", "reading", "credits", "gpa", "credit_recovered")
