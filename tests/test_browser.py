@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from test_pipeline import shared_tiny_run
-
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -61,9 +59,9 @@ def run_chromium(exe, profile, *args, timeout=120):
 
 
 @pytest.fixture(scope="module")
-def brief(tmp_path_factory):
+def brief(tiny_run):
     exe = chromium()
-    return exe, shared_tiny_run(tmp_path_factory) / "results/public/brief.html"
+    return exe, tiny_run / "results/public/brief.html"
 
 
 def test_brief_loads_every_image_without_script_errors(brief, tmp_path):

@@ -3,14 +3,13 @@ figures, validation (byte-identical reruns: tests/test_pipeline.py)."""
 import pandas as pd
 import pytest
 
-from test_pipeline import shared_tiny_run
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return shared_tiny_run(tmp_path_factory) / "results"
+def run(tiny_run):
+    return tiny_run / "results"
 
 
 def test_one_session_file_per_school_year_with_events(run):

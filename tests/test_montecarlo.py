@@ -4,7 +4,6 @@ import pandas as pd
 import pytest
 
 from credit_recovery.truth.montecarlo import DESIGNED, mc_plot, summarize_replicates
-from test_pipeline import run_snakemake
 
 
 def test_summary_equals_brute_force():
@@ -26,7 +25,7 @@ def test_summary_equals_brute_force():
 
 
 @pytest.mark.slow
-def test_monte_carlo_rule_fans_out_replicates(tmp_path):
+def test_monte_carlo_rule_fans_out_replicates(tmp_path, run_snakemake):
     cfg = {"monte_carlo": {"replicates": 3, "scale": "tiny", "unobserved_confounding": [1.0]},
            "models": {"bootstrap_reps": 199}}
     all_dry = run_snakemake(tmp_path, cfg, "-n")

@@ -1,61 +1,29 @@
 """The whole pipeline on a tiny synthetic district: end to end, deterministic, and safe on bad input."""
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+TINY = {"simulation": {"scale": "tiny", "seed": 3}}
 pytestmark = pytest.mark.slow
 
 
-def run_snakemake(workdir: Path, config: dict, *args: str, check: bool = True,
-                  env: dict | None = None) -> subprocess.CompletedProcess:
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "study.yaml").write_text(yaml.safe_dump(config))
-    cmd = SNAKEMAKE + ["--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-                       "--configfile", str(workdir / "study.yaml"), "--cores", "2", *args]
-    env = {**os.environ, "MPLBACKEND": "Agg", **(env or {})}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
-    return proc
-
-
-TINY = {"simulation": {"scale": "tiny", "seed": 3}}
-
-
-def shared_tiny_run(tmp_path_factory) -> Path:
-    """The tiny pipeline run, made once per test session and shared by the test modules (read-only: copy
-    it before changing anything)."""
-    wd = tmp_path_factory.getbasetemp() / "shared-tiny-run"
-    done = wd / ".complete"
-    if not done.exists():
-        run_snakemake(wd, TINY)
-        done.write_text("ok\n")
-    return wd
+@pytest.fixture(scope="module")
+def run1(tiny_run):
+    return tiny_run
 
 
 @pytest.fixture(scope="module")
-def run1(tmp_path_factory):
-    return shared_tiny_run(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def run2(tmp_path_factory):
+def run2(tmp_path_factory, run_snakemake):
     wd = tmp_path_factory.mktemp("run2")
     run_snakemake(wd, TINY)
     return wd
 
 
-def test_dry_run_and_lint_are_clean(tmp_path):
+def test_dry_run_and_lint_are_clean(tmp_path, run_snakemake):
     dry = run_snakemake(tmp_path, TINY, "-n")
     assert "simulate" in dry.stdout and "manifest" in dry.stdout
     lint = run_snakemake(tmp_path, TINY, "--lint")
@@ -79,7 +47,7 @@ def test_results_layout(run1):
     assert "config_sha256" in manifest and manifest["inputs"]
 
 
-def test_a_package_change_reruns_every_rule_that_runs_package_code(run1, tmp_path):
+def test_a_package_change_reruns_every_rule_that_runs_package_code(run1, tmp_path, run_snakemake, repo):
     from credit_recovery.disclosure.provenance import package_sources_text
 
     digest = hashlib.sha256(package_sources_text().encode("utf-8")).hexdigest()[:16]
@@ -87,7 +55,7 @@ def test_a_package_change_reruns_every_rule_that_runs_package_code(run1, tmp_pat
     assert stamp.read_text() == package_sources_text()
     # a changed copy of the package, imported first: its stamp has another name
     pkg = tmp_path / "pkg"
-    shutil.copytree(REPO / "src" / "credit_recovery", pkg / "credit_recovery",
+    shutil.copytree(repo / "src" / "credit_recovery", pkg / "credit_recovery",
                     ignore=shutil.ignore_patterns("__pycache__"))
     with open(pkg / "credit_recovery" / "shared" / "estimate_schema.py", "a") as fh:
         fh.write("# a change\n")
@@ -141,7 +109,7 @@ def test_every_public_file_and_the_manifest_are_identical_on_rerun(run1, run2):
     assert {k: v for k, v in m1.items() if k not in times} == {k: v for k, v in m2.items() if k not in times}
 
 
-def test_validated_folder_can_be_the_data_source(run1, tmp_path):
+def test_validated_folder_can_be_the_data_source(run1, tmp_path, run_snakemake):
     district = tmp_path / "district"
     shutil.copytree(run1 / "results/data", district)
     run_snakemake(tmp_path / "wd", {"data": {"source": str(district)}}, "results/cohort/cohort.parquet")
@@ -150,7 +118,7 @@ def test_validated_folder_can_be_the_data_source(run1, tmp_path):
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_broken_input_stops_before_analysis_and_leaves_nothing(run1, tmp_path):
+def test_broken_input_stops_before_analysis_and_leaves_nothing(run1, tmp_path, run_snakemake):
     district = tmp_path / "district"
     shutil.copytree(run1 / "results/data", district)
     sy = pd.read_parquet(district / "student_years.parquet")
@@ -166,13 +134,13 @@ def test_broken_input_stops_before_analysis_and_leaves_nothing(run1, tmp_path):
     assert not (wd / "results/public").exists()
 
 
-def test_missing_source_folder_is_a_clear_error(tmp_path):
+def test_missing_source_folder_is_a_clear_error(tmp_path, run_snakemake):
     proc = run_snakemake(tmp_path, {"data": {"source": str(tmp_path / "nowhere")}}, "-n", check=False)
     assert proc.returncode != 0
     assert "does not exist" in proc.stdout + proc.stderr
 
 
-def test_config_is_validated_before_any_job(tmp_path):
+def test_config_is_validated_before_any_job(tmp_path, run_snakemake):
     proc = run_snakemake(tmp_path, {"matching": {"order": "biggest"}}, "-n", check=False)
     assert proc.returncode != 0
     assert "biggest" in proc.stdout + proc.stderr

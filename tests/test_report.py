@@ -19,7 +19,6 @@ from credit_recovery.disclosure.privacy import scan_bytes
 from credit_recovery.reporting.notebooks import (check_alt_text, figure_html, inject_parameters, notebook_html,
                                     provenance_footer, render_notebook)
 
-from test_pipeline import REPO, run_snakemake, shared_tiny_run
 
 SPAN = re.compile(r'<span class="num" ([^>]*)>([^<]*)</span>')
 ATTR = re.compile(r"""(data-[a-z]+)=(?:"([^"]*)"|'([^']*)')""")
@@ -101,8 +100,8 @@ def test_footer_states_commit_config_and_data_hashes():
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return shared_tiny_run(tmp_path_factory)
+def run(tiny_run):
+    return tiny_run
 
 
 def _brief_numbers(page):
@@ -216,7 +215,7 @@ def test_footers_agree_with_the_manifest(run):
     assert manifest["started"] and manifest["ended"] and manifest["packages"]["pandas"]
 
 
-def test_privacy_rule_fails_the_run_on_planted_leaks(run, tmp_path):
+def test_privacy_rule_fails_the_run_on_planted_leaks(run, tmp_path, run_snakemake):
     wd = tmp_path / "leaky"
     shutil.copytree(run, wd, symlinks=True)
     student = str(pd.read_parquet(wd / "results/data/students.parquet")["student_id"].iloc[0])
@@ -237,9 +236,9 @@ def test_privacy_rule_fails_the_run_on_planted_leaks(run, tmp_path):
                   "results/disclosure/privacy_scan.csv")
 
 
-def test_snakemake_report_shows_every_figure_and_is_publishable(run, tmp_path):
+def test_snakemake_report_shows_every_figure_and_is_publishable(run, tmp_path, repo):
     out = tmp_path / "report.html"
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(run),
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"), "--directory", str(run),
            "--configfile", str(run / "study.yaml"), "--report", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -1,0 +1,69 @@
+"""Fixtures shared by the test modules (no test module imports another).
+
+- ``repo``: the repository root.
+- ``run_snakemake``: runs the workflow in a folder with a config (a function, as a fixture).
+- ``tiny_run``: the whole pipeline on the tiny synthetic district, made once per test session and shared
+  (read-only: copy it before changing anything).
+- ``tiny_district``: the tiny synthetic district in memory (``simulate_district``), once per session.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+#: The tiny synthetic study every pipeline test runs.
+TINY = {"simulation": {"scale": "tiny", "seed": 3}}
+
+
+def _run_snakemake(workdir: Path, config: dict, *args: str, check: bool = True,
+                   env: dict | None = None) -> subprocess.CompletedProcess:
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "study.yaml").write_text(yaml.safe_dump(config))
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(workdir / "study.yaml"), "--cores", "2", *args]
+    env = {**os.environ, "MPLBACKEND": "Agg", **(env or {})}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def tiny_config() -> dict:
+    return {k: dict(v) for k, v in TINY.items()}
+
+
+@pytest.fixture(scope="session")
+def run_snakemake():
+    """``run_snakemake(workdir, config, *args, check=True, env=None)``: the workflow in ``workdir``."""
+    return _run_snakemake
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """The folder of one whole-pipeline run on the tiny district (read-only)."""
+    wd = tmp_path_factory.getbasetemp() / "shared-tiny-run"
+    done = wd / ".complete"
+    if not done.exists():
+        _run_snakemake(wd, TINY)
+        done.write_text("ok\n")
+    return wd
+
+
+@pytest.fixture(scope="session")
+def tiny_district():
+    """``simulate_district`` on the tiny scale with the pipeline tests' seed (read-only)."""
+    from credit_recovery import simulate_district
+
+    return simulate_district(TINY["simulation"])
