@@ -61,7 +61,7 @@ def test_default_config_validates_and_equals_schema_defaults():
 
 
 def test_simulation_defaults_match_schema():
-    from credit_recovery.synthetic.generator import DEFAULTS
+    from credit_recovery.synthetic.settings import DEFAULTS
 
     schema = yaml.safe_load((REPO / "src/credit_recovery/shared/config.schema.yaml").read_text())
     sim = schema["properties"]["simulation"]["properties"]

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from credit_recovery import TABLES, simulate_district, truth_from_unit_effects
-from credit_recovery.synthetic.generator import DEFAULTS, TRUTH_ESTIMANDS, resolve_settings
+from credit_recovery.synthetic.planted_truth import TRUTH_ESTIMANDS
+from credit_recovery.synthetic.settings import DEFAULTS, resolve_settings
 
 TINY = {"scale": "tiny", "seed": 7}
 
@@ -134,3 +135,16 @@ def test_settings_reject_unknown_keys_listing_allowed():
         resolve_settings({"scale": "huge"})
     with pytest.raises(ValueError, match="allowed"):
         resolve_settings({"effects": {"ocr_maths": 0.1}})
+
+
+def test_grouped_cumsum_restarts_in_each_run_of_a_group():
+    from credit_recovery.synthetic.events import grouped_cumsum
+
+    values = np.array([1, 2, 3, 10, 20, 5])
+    groups = np.array([0, 0, 0, 1, 1, 2])
+    np.testing.assert_array_equal(grouped_cumsum(values, groups), [1, 3, 6, 10, 30, 5])
+
+
+def test_an_unreachable_planted_effect_is_an_error():
+    with pytest.raises(ValueError, match="out of reach"):
+        simulate_district({**TINY, "effects": {"ocr_credits": 50.0}})

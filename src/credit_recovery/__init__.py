@@ -26,7 +26,7 @@ _EXPORTS: dict[str, str] = {
     # synthetic district
     "simulate_district": "synthetic.generator",
     "SimulationResult": "synthetic.generator",
-    "truth_from_unit_effects": "synthetic.generator",
+    "truth_from_unit_effects": "synthetic.planted_truth",
     # input/output and validation
     "read_extract": "data.extract_io",
     "write_extract": "data.extract_io",

@@ -1,0 +1,118 @@
+"""The planted truth: estimands over the individual effects, and the planted user types.
+
+The truth of an estimand is the **realized** mean of the individual effects
+over its population (for ``ocr_*``: the online takers in the analytic cohort;
+for ``mentor_*``: the online takers with a supportive mentor), so it differs
+from the configured effect by sampling and rounding only.
+``engagement_idle_pass`` records the structural idle-share coefficient.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from credit_recovery.data.cohort import cohort_units
+from credit_recovery.synthetic.events import USER_TYPES
+
+__all__ = ["TRUTH_ESTIMANDS", "OUTCOMES", "truth_from_unit_effects", "planted_truth", "planted_types"]
+
+#: Outcomes of a recovery episode with potential outcomes in the unit effects (``y0_<outcome>``, ``y1_<outcome>``).
+OUTCOMES = ("math", "reading", "credits", "gpa", "credit_recovered")
+
+TRUTH_ESTIMANDS: dict[str, dict[str, str]] = {
+    "ocr_math": {"effect": "ocr_math", "population": "online",
+                 "description": "ATT of online vs classroom credit recovery on next-year math score (SD units), "
+                                "over the online takers in the analytic cohort"},
+    "ocr_reading": {"effect": "ocr_reading", "population": "online",
+                    "description": "ATT of online vs classroom credit recovery on next-year reading score "
+                                   "(SD units), over the online takers in the analytic cohort"},
+    "ocr_credits": {"effect": "ocr_credits", "population": "online",
+                    "description": "ATT of online vs classroom credit recovery on credits earned in the next "
+                                   "school year, over the online takers in the analytic cohort"},
+    "ocr_gpa": {"effect": "ocr_gpa", "population": "online",
+                "description": "ATT of online vs classroom credit recovery on next-year GPA (grade points), "
+                               "over the online takers in the analytic cohort"},
+    "ocr_credit_recovered": {"effect": "ocr_credit_recovered", "population": "online",
+                             "description": "ATT of online vs classroom credit recovery on recovering the "
+                                            "failed credit (probability), over the online takers in the cohort"},
+    "mentor_credit_recovered": {"effect": "mentor_credit_recovered", "population": "online_supportive",
+                                "description": "ATT of an instructionally supportive vs a non-supportive mentor "
+                                               "on recovering the credit, over online takers with a supportive "
+                                               "mentor in the cohort"},
+    "mentor_math": {"effect": "mentor_math", "population": "online_supportive",
+                    "description": "ATT of an instructionally supportive vs a non-supportive mentor on next-year "
+                                   "math score (SD units), over online takers with a supportive mentor in the "
+                                   "cohort"},
+}
+
+
+def truth_from_unit_effects(unit_effects: pd.DataFrame, units: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+    """Recompute the truth estimands from unit-level effects.
+
+    Parameters
+    ----------
+    unit_effects : DataFrame
+        ``results/truth/unit_effects.parquet``.
+    units : DataFrame, optional
+        Restrict to these units (columns ``student_id`` and
+        ``course_record_id``, the index recovery attempt), e.g. a matched
+        sample. By default the analytic cohort (``in_cohort``).
+
+    Returns
+    -------
+    list of dict
+        ``{estimand_id, description, value, n}`` records.
+    """
+    ue = unit_effects
+    if units is None:
+        ue = ue[ue["in_cohort"]]
+    else:
+        keys = units[["student_id", "course_record_id"]].drop_duplicates()
+        ue = ue.merge(keys, on=["student_id", "course_record_id"], how="inner")
+    out = []
+    for estimand_id, spec in TRUTH_ESTIMANDS.items():
+        mask = ue["online"].to_numpy(bool).copy()
+        if spec["population"] == "online_supportive":
+            mask &= ue["supportive"].to_numpy(bool)
+        values = ue.loc[mask, spec["effect"]].astype(float)
+        out.append({
+            "estimand_id": estimand_id,
+            "description": spec["description"],
+            "value": float(values.mean()) if len(values) else float("nan"),
+            "n": int(values.notna().sum()),
+        })
+    return out
+
+
+def planted_truth(ue: pd.DataFrame, tables: Mapping[str, pd.DataFrame], effects: Mapping[str, Any],
+                  n_online: int) -> list[dict[str, Any]]:
+    """Mark the unit effects in the analytic cohort (``in_cohort``, added to ``ue``) and compute the truth.
+
+    ``tables`` are the district's input tables (the cohort is built from them),
+    ``effects`` the planted effects and ``n_online`` the number of online
+    recovery attempts (the count of the ``engagement_idle_pass`` record).
+    """
+    units = cohort_units(tables)
+    cohort_keys = set(zip(units["student_id"], units["recovery_record_id"]))
+    ue["in_cohort"] = [(a, b) in cohort_keys for a, b in zip(ue["student_id"], ue["course_record_id"])]
+    truth = truth_from_unit_effects(ue)
+    truth.append({
+        "estimand_id": "engagement_idle_pass",
+        "description": "Planted change in the probability of passing an online recovery course per 10 "
+                       "percentage points more idle time (structural coefficient)",
+        "value": float(effects["idle_share_pass"]),
+        "n": int(n_online),
+    })
+    return truth
+
+
+def planted_types(online_rec: pd.DataFrame, ev_stats: pd.DataFrame) -> pd.DataFrame:
+    """The latent user type and realized idle share of every online recovery attempt."""
+    return pd.DataFrame({
+        "student_id": online_rec["student_id"].to_numpy(),
+        "course_record_id": online_rec["course_record_id"].to_numpy(),
+        "user_type": np.array(USER_TYPES)[online_rec["type_code"].to_numpy()],
+        "idle_share": ev_stats["idle_share"].to_numpy(),
+    })

@@ -1,0 +1,74 @@
+"""The generator's state: the settings, the one random stream and everything drawn so far.
+
+The synthetic district is drawn in stages (:mod:`~credit_recovery.synthetic.population`,
+:mod:`~credit_recovery.synthetic.courses`, :mod:`~credit_recovery.synthetic.episodes`,
+:mod:`~credit_recovery.synthetic.outcomes`, :mod:`~credit_recovery.synthetic.events`,
+:mod:`~credit_recovery.synthetic.assembly`) that all draw from :attr:`World.rng`, in
+the order :func:`credit_recovery.synthetic.generator.simulate_district` calls them: the
+same seed gives the same district only as long as that order is kept.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from credit_recovery.synthetic.settings import SCALES
+
+__all__ = ["World"]
+
+
+class World:
+    """State shared by the generator's stages.
+
+    Set on construction: ``settings`` (resolved), ``engagement`` (the
+    sessionization definitions), ``scale`` (the size preset), ``rng``,
+    ``gamma`` (strength of the unobserved confounder), ``effects`` (the planted
+    effects), ``first_year`` and ``years`` (the observed school years).
+
+    Filled by the stages, in order:
+
+    * schools (:func:`~credit_recovery.synthetic.population.draw_schools`):
+      ``school_ids``, ``rollout`` (first year with online recovery),
+      ``school_ability``, ``school_online`` (propensity), ``school_size``;
+    * ``students`` (one row per student, latent traits included) and
+      ``student_years`` (one row per enrolled student-year, sorted by year and
+      student; column ``st`` is the student's row);
+    * ``mentors`` and ``p_supportive`` (the share of supportive mentors);
+    * course latents (:func:`~credit_recovery.synthetic.courses.draw_course_latents`):
+      ``course_noise``, ``course_w`` (withdrawn), ``perf_shift`` and
+      ``gpa_shift`` (the observed world's shifts for online recoverers),
+      ``sy_key`` (student-year row by ``(st, school_year)``) and
+      ``marks_points`` (grade points of the 12 regular courses of each
+      student-year, filled year by year);
+    * ``episodes``: one row per recovery episode with its draws and potential
+      outcome ingredients.
+    """
+
+    school_ids: np.ndarray
+    rollout: np.ndarray
+    school_ability: np.ndarray
+    school_online: np.ndarray
+    school_size: np.ndarray
+    students: pd.DataFrame
+    student_years: pd.DataFrame
+    mentors: pd.DataFrame
+    p_supportive: float
+    course_noise: np.ndarray
+    course_w: np.ndarray
+    perf_shift: np.ndarray
+    gpa_shift: np.ndarray
+    sy_key: pd.Series
+    marks_points: np.ndarray
+    episodes: pd.DataFrame
+
+    def __init__(self, settings: dict[str, Any], engagement: dict[str, Any]):
+        self.settings = settings
+        self.engagement = engagement
+        self.scale = SCALES[settings["scale"]]
+        self.rng = np.random.default_rng(int(settings["seed"]))
+        self.gamma = float(settings["unobserved_confounding"])
+        self.effects = settings["effects"]
+        self.first_year = int(settings["first_year"])
+        self.years = list(range(self.first_year, self.first_year + int(settings["n_years"])))
