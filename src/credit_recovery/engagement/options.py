@@ -4,8 +4,8 @@ validated session and school-day definitions (:class:`EngagementConfig`).
 Every default of the engagement stage (session gap, idle threshold, time zone, school day, pass
 mark, typology method, numbers of groups, seed...) is the config schema's
 (``credit_recovery/shared/config.schema.yaml``, via :func:`credit_recovery.shared.config.defaults`);
-the functions of this subpackage take their keyword defaults from :data:`OPTION_DEFAULTS`, so no
-default is written twice.
+the session, feature and typology functions take their keyword defaults from
+:data:`OPTION_DEFAULTS`, so no default is written twice.
 """
 from __future__ import annotations
 
