@@ -14,8 +14,9 @@ import duckdb
 import pandas as pd
 
 from credit_recovery.engagement.connection import OUTPUTS, connect, query_result, register_table
-from credit_recovery.engagement.options import OPTION_DEFAULTS, check_choice, resolve_engagement_options
-from credit_recovery.engagement.sessions import SESSION_COLUMNS, EngagementConfig
+from credit_recovery.engagement.options import (OPTION_DEFAULTS, EngagementConfig, check_choice,
+                                                resolve_engagement_options)
+from credit_recovery.engagement.sessions import SESSION_COLUMNS
 
 __all__ = ["FEATURE_COLUMNS", "features_sql", "engagement_features", "course_features"]
 
