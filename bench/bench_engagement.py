@@ -143,7 +143,8 @@ def run_case(case: str, data: str, out: str, threads: int, memory_limit: str) ->
     if case.startswith("duckdb"):
         import duckdb
 
-        from credit_recovery.engagement.sessions import engagement_features, sessionize
+        from credit_recovery.engagement.features import engagement_features
+        from credit_recovery.engagement.sessions import sessionize
 
         con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
         rel = con.sql(f"SELECT * FROM read_parquet('{data}/*/*.parquet', hive_partitioning = true)")

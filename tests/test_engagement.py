@@ -1,4 +1,4 @@
-"""Tests for credit_recovery.engagement.sessions.
+"""Tests for credit_recovery.engagement.sessions and .features.
 
 The module keeps a plain pandas reference implementation of the session and
 feature definitions (``reference_sessionize``, ``reference_features``); the
@@ -9,6 +9,7 @@ baseline.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 
 import numpy as np
 import pandas as pd
@@ -180,13 +181,10 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from credit_recovery import engagement_features, sessionize  # noqa: E402
-from credit_recovery.engagement.sessions import (  # noqa: E402
-    EngagementConfig,
-    FEATURE_COLUMNS,
-    SESSION_COLUMNS,
-    features_sql,
-    sessions_sql,
-)
+from credit_recovery.engagement.features import FEATURE_COLUMNS, features_sql  # noqa: E402
+from credit_recovery.engagement.options import EngagementConfig  # noqa: E402
+from credit_recovery.engagement.sessions import SESSION_COLUMNS, sessions_sql  # noqa: E402
+from credit_recovery.shared.config import defaults  # noqa: E402
 
 import duckdb  # noqa: E402
 
@@ -434,8 +432,6 @@ def test_school_year_from_events_or_course_records():
 
 
 def test_sql_builders_are_usable_directly():
-    import duckdb
-
     ev = _ev([(1, "2014-10-06T14:00:00Z", "login"), (2, "2014-10-06T14:05:00Z", "click")])
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
@@ -467,6 +463,21 @@ def test_missing_columns_are_reported():
         sessionize(_ev([(1, "2014-10-06T14:00:00Z", "login")]).drop(columns="score"))
     with pytest.raises(ValueError, match="sessionize"):
         engagement_features(pd.DataFrame({"student_id": ["a"]}))
+
+
+def test_session_defaults_are_the_config_schema_defaults():
+    """One copy of each default: sessionize, the SQL builders and EngagementConfig take the schema's."""
+    schema = defaults("engagement")
+    params = inspect.signature(sessionize).parameters
+    cfg = EngagementConfig()
+    for key in ("session_gap_minutes", "idle_threshold_minutes", "timezone", "school_day_start", "school_day_end",
+                "pass_mark"):
+        assert params[key].default == schema[key], key
+        assert getattr(cfg, key) == schema[key], key
+    assert inspect.signature(engagement_features).parameters["timezone"].default == schema["timezone"]
+    assert inspect.signature(features_sql).parameters["timezone"].default == schema["timezone"]
+    assert sessions_sql("events") == sessions_sql("events", EngagementConfig(**{
+        k: schema[k] for k in ("session_gap_minutes", "idle_threshold_minutes", "timezone", "pass_mark")}))
 
 
 def test_config_is_validated_in_one_place():

@@ -1,18 +1,20 @@
-"""Engagement stage pieces: per-year sessions, course features, associations, validation, figures."""
+"""Engagement stage pieces: per-year sessions, course features, associations, truth check, figures."""
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
 from credit_recovery import simulate_district
-from credit_recovery.engagement.sessions import engagement_features, sessionize
+from credit_recovery.engagement.features import course_features, engagement_features
 from credit_recovery.engagement.figures import (efficiency_figure, idle_pass_figure, login_hour_figure,
                                                 type_profile_figure)
-from credit_recovery.engagement.models import (IDLE_PASS_ESTIMAND, course_features, engagement_estimates,
-                                               engagement_frame, engagement_truth, event_school_years,
-                                               resolve_engagement_options, run_engagement_models,
-                                               school_year_sessions, typology_tables)
+from credit_recovery.engagement.models import (IDLE_PASS_ESTIMAND, engagement_estimates, engagement_frame,
+                                               run_engagement_models)
+from credit_recovery.engagement.options import resolve_engagement_options
+from credit_recovery.engagement.sessions import event_school_years, school_year_sessions, sessionize
+from credit_recovery.engagement.typology import typology_tables
 from credit_recovery.shared.estimate_schema import ESTIMATE_COLUMNS
+from credit_recovery.truth.engagement import engagement_truth
 
 
 @pytest.fixture(scope="module")
@@ -197,10 +199,6 @@ def test_figures_suppress_small_cells(district):
 
 def test_holidays_move_school_day_logins_outside():
     """The optional calendar table reaches the sessions: a log-in on a closed day is outside the school day."""
-    import duckdb
-
-    from credit_recovery.engagement.models import school_year_sessions
-
     ev = pd.DataFrame({
         "event_id": [1, 2],
         "student_id": ["S1", "S1"],

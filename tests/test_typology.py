@@ -1,11 +1,15 @@
 """Tests for credit_recovery.engagement.typology: planted-truth recovery of the four user types."""
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from credit_recovery.engagement.typology import DEFAULT_TYPOLOGY_FEATURES, TYPE_NAMES, fit_typology
+from credit_recovery.engagement.features import FEATURE_COLUMNS
+from credit_recovery.engagement.typology import DEFAULT_TYPOLOGY_FEATURES, TYPE_NAMES, fit_typology, typology_tables
+from credit_recovery.shared.config import defaults
 
 # planted profiles: idle_share, activities_per_day, minutes_per_activity, n_sessions,
 # share_outside_school_day, activities, tests_passed, P(grade 9-10), P(math)
@@ -42,7 +46,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def fit(data):
-    return fit_typology(data, k_range=range(2, 7), seed=0)
+    return fit_typology(data, k_range=range(2, 7), method="gmm", n_types=None, seed=0)
 
 
 def test_bic_chooses_four_planted_groups_and_names_are_recovered(fit, data):
@@ -69,18 +73,18 @@ def test_probabilities_are_coherent(fit):
 
 
 def test_deterministic_and_row_order_invariant(fit, data):
-    again = fit_typology(data, k_range=[4], seed=0)  # the k = 4 fit does not depend on the other k
+    again = fit_typology(data, k_range=[4], method="gmm", seed=0)  # the k = 4 fit does not depend on the other k
     pd.testing.assert_frame_equal(again.types, fit.types)
     shuffled = data.sample(frac=1, random_state=3).reset_index(drop=True)
-    res = fit_typology(shuffled, k_range=[4], seed=0)
+    res = fit_typology(shuffled, k_range=[4], method="gmm", seed=0)
     by_id = fit.types.set_index("course_record_id")["type"]
     assert (res.types.set_index("course_record_id")["type"] == by_id.reindex(res.types["course_record_id"])).mean() > 0.98
 
 
 def test_more_groups_than_types_reuse_names_and_kmeans_works(data):
-    res = fit_typology(data, k_range=[5], seed=0)
+    res = fit_typology(data, k_range=[5], method="gmm", n_types=None, seed=0)
     assert res.k == 5 and set(res.profiles["type"]) == set(TYPE_NAMES)
-    km = fit_typology(data, k_range=range(3, 6), method="kmeans", seed=0)
+    km = fit_typology(data, k_range=range(3, 6), method="kmeans", n_types=None, seed=0)
     assert km.k == int(km.diagnostics.loc[km.diagnostics["silhouette"].idxmax(), "k"])
     assert km.diagnostics["bic"].isna().all()
     if km.k == 4:
@@ -88,14 +92,14 @@ def test_more_groups_than_types_reuse_names_and_kmeans_works(data):
 
 
 def test_naming_without_grade_and_subject(data):
-    res = fit_typology(data.drop(columns=["grade", "subject"]), k_range=[4], seed=0)
+    res = fit_typology(data.drop(columns=["grade", "subject"]), k_range=[4], method="gmm", seed=0)
     assert (res.types["type"] == data["truth"]).mean() >= 0.9
 
 
 def test_missing_minutes_per_activity_is_worst_value(data):
     d = data.copy()
     d.loc[:4, "minutes_per_activity"] = np.nan
-    res = fit_typology(d, k_range=[4], seed=0)
+    res = fit_typology(d, k_range=[4], method="gmm", seed=0)
     row = res.scaling.set_index("feature").loc["minutes_per_activity"]
     assert row["fill"] == pytest.approx(data.loc[5:, "minutes_per_activity"].max())
 
@@ -111,6 +115,20 @@ def test_invalid_arguments(data, kwargs, match):
 
 
 def test_default_features_exist_in_engagement_output():
-    from credit_recovery.engagement.sessions import FEATURE_COLUMNS
-
     assert set(DEFAULT_TYPOLOGY_FEATURES) <= set(FEATURE_COLUMNS)
+
+
+def test_defaults_are_the_config_schema_defaults(data):
+    """One copy of each default: fit_typology's are the schema's engagement.typology_* defaults, so a call
+    without settings fits what the pipeline fits with the default config."""
+    schema = defaults("engagement")
+    params = inspect.signature(fit_typology).parameters
+    assert params["method"].default == schema["typology_method"]
+    assert list(params["k_range"].default) == list(range(schema["typology_k_min"], schema["typology_k_max"] + 1))
+    assert params["n_types"].default == schema["typology_n_types"]
+    assert params["seed"].default == schema["typology_seed"]
+    plain = fit_typology(data)
+    types, diagnostics, _, res = typology_tables(data)
+    assert (plain.method, plain.k) == (res.method, res.k) == (schema["typology_method"], schema["typology_n_types"])
+    pd.testing.assert_frame_equal(plain.diagnostics, diagnostics)
+    pd.testing.assert_series_equal(plain.types["type"], types["type"])

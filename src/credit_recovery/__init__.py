@@ -58,7 +58,7 @@ _EXPORTS: dict[str, str] = {
     "romano_wolf": "estimation.multiple_testing",
     # engagement analytics
     "sessionize": "engagement.sessions",
-    "engagement_features": "engagement.sessions",
+    "engagement_features": "engagement.features",
     "fit_typology": "engagement.typology",
     "TypologyResult": "engagement.typology",
     # privacy and provenance

@@ -1,7 +1,7 @@
 """Rule engagement_features: student-course engagement features from the sessions of every school year."""
 import duckdb
 
-from credit_recovery.engagement.models import course_features
+from credit_recovery.engagement.features import course_features
 from credit_recovery.shared.script_io import start_log, write_parquet
 
 log = start_log(snakemake.log[0])

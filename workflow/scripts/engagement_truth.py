@@ -3,7 +3,7 @@ import json
 
 import pandas as pd
 
-from credit_recovery.engagement.models import engagement_truth
+from credit_recovery.truth.engagement import engagement_truth
 from credit_recovery.shared.estimate_schema import estimates_frame
 from credit_recovery.shared.script_io import start_log, write_csv
 

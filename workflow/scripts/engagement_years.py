@@ -1,7 +1,7 @@
 """Checkpoint engagement_years: the school years with platform events (one sessions job per year)."""
 import duckdb
 
-from credit_recovery.engagement.models import event_school_years
+from credit_recovery.engagement.sessions import event_school_years
 from credit_recovery.shared.script_io import start_log, write_csv
 
 log = start_log(snakemake.log[0])

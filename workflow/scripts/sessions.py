@@ -4,7 +4,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from credit_recovery.engagement.models import school_year_sessions
+from credit_recovery.engagement.sessions import school_year_sessions
 from credit_recovery.shared.script_io import start_log, write_parquet
 
 log = start_log(snakemake.log[0])

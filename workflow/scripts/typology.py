@@ -1,7 +1,7 @@
 """Rule typology: user types of the online student-courses (k-means by default; silhouette and inertia for k = 2-8)."""
 import pandas as pd
 
-from credit_recovery.engagement.models import typology_tables
+from credit_recovery.engagement.typology import typology_tables
 from credit_recovery.shared.script_io import start_log, write_csv, write_parquet
 
 log = start_log(snakemake.log[0])

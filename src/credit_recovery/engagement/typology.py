@@ -2,19 +2,28 @@
 exerters, incompatible strugglers).
 
 :func:`fit_typology` clusters student-courses on standardized engagement
-features (Gaussian mixture by default), reports BIC and silhouette for each
-number of groups, chooses the number by BIC and names the groups with a
-documented deterministic rule. See ``docs/methods.md`` ("User types").
+features (k-means or a Gaussian mixture), reports silhouette and inertia (k-means) or BIC
+(mixture) for each number of groups, uses the number fixed by ``n_types`` or chosen by the
+criterion, and names the groups with a documented deterministic rule. Its defaults are the
+config schema's ``engagement.typology_*`` defaults (k-means with the four published types, k =
+2-8 reported). :func:`typology_tables` runs it with an ``engagement`` config section, as the
+tables the pipeline writes. See ``docs/methods.md`` ("User types").
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
+from sklearn.mixture import GaussianMixture
 
-__all__ = ["TYPE_NAMES", "DEFAULT_TYPOLOGY_FEATURES", "TypologyResult", "fit_typology"]
+from credit_recovery.engagement.options import (OPTION_DEFAULTS, TYPOLOGY_METHODS, check_choice,
+                                                resolve_engagement_options)
+
+__all__ = ["TYPE_NAMES", "DEFAULT_TYPOLOGY_FEATURES", "TypologyResult", "fit_typology", "typology_tables"]
 
 #: Type names, in the order the naming rule assigns them.
 TYPE_NAMES: tuple[str, ...] = ("moonlighter", "engaged", "incompatible_struggler", "nominal_exerter")
@@ -31,7 +40,6 @@ DEFAULT_TYPOLOGY_FEATURES: tuple[str, ...] = (
 )
 #: Features put on the log scale (log1p) before standardizing: counts and rates with long right tails.
 _LOG_FEATURES = ("activities_per_day", "minutes_per_activity", "n_sessions", "activities", "tests_passed")
-_METHODS = ("gmm", "kmeans")
 _PROGRESS = ("activities", "tests_passed")
 
 
@@ -94,13 +102,9 @@ def _design(features: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray,
 
 def _fit_one(z: np.ndarray, k: int, method: str, seed: int, n_init: int, reg_covar: float):
     if method == "gmm":
-        from sklearn.mixture import GaussianMixture
-
         m = GaussianMixture(n_components=k, covariance_type="full", n_init=n_init, random_state=seed,
                             reg_covar=reg_covar, max_iter=500).fit(z)
         return m, m.predict(z), m.predict_proba(z)
-    from sklearn.cluster import KMeans
-
     m = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(z)
     labels = m.labels_
     return m, labels, np.eye(k)[labels]
@@ -153,10 +157,10 @@ def _name_clusters(prof: pd.DataFrame) -> list[str]:
 def fit_typology(
     features: pd.DataFrame,
     *,
-    k_range: Sequence[int] = range(2, 9),
-    method: str = "gmm",
-    seed: int = 0,
-    n_types: int | None = None,
+    k_range: Sequence[int] = range(OPTION_DEFAULTS["typology_k_min"], OPTION_DEFAULTS["typology_k_max"] + 1),
+    method: str = OPTION_DEFAULTS["typology_method"],
+    seed: int = OPTION_DEFAULTS["typology_seed"],
+    n_types: int | None = OPTION_DEFAULTS["typology_n_types"],
     columns: Sequence[str] | None = None,
     n_init: int = 3,
     reg_covar: float = 0.01,
@@ -171,15 +175,18 @@ def fit_typology(
         ``grade`` (9-12) and ``subject`` columns, which are not clustered but
         used by the naming rule.
     k_range : sequence of int
-        Numbers of groups to fit (diagnostics for each).
-    method : {'gmm', 'kmeans'}
-        Gaussian mixture with full covariances (k chosen by minimum BIC) or
-        k-means (k chosen by maximum silhouette).
+        Numbers of groups to fit (diagnostics for each); default
+        ``engagement.typology_k_min`` to ``typology_k_max`` of the config schema.
+    method : {'kmeans', 'gmm'}
+        k-means (k chosen by maximum silhouette; memberships 0/1) or a Gaussian
+        mixture with full covariances (k chosen by minimum BIC); default
+        ``engagement.typology_method``.
     seed : int
-        Random seed (initialisations, silhouette subsample).
-    n_types : int, optional
+        Random seed (initialisations, silhouette subsample); default ``engagement.typology_seed``.
+    n_types : int or None
         Use this number of groups instead of the one chosen by the criterion
-        (must be in ``k_range``); e.g. 4 for the four published types.
+        (must be in ``k_range``); None = chosen by the criterion. Default
+        ``engagement.typology_n_types`` (4, the published types).
     columns : sequence of str, optional
         Features to cluster (default :data:`DEFAULT_TYPOLOGY_FEATURES`).
     n_init : int
@@ -201,15 +208,14 @@ def fit_typology(
     Features :math:`x_j` (count-like ones as :math:`\\log(1 + x_j)`; missing
     ``minutes_per_activity`` set to the largest observed value, other
     missing values to the median) are standardized,
-    :math:`z_j = (x_j - \\bar x_j)/s_j`. A Gaussian mixture
-    :math:`p(z) = \\sum_c \\pi_c N(z; \\mu_c, \\Sigma_c)` is fitted for each
-    :math:`k`; :math:`\\mathrm{BIC} = -2 \\log L + m \\log n` with :math:`m`
-    free parameters, and the :math:`k` with the smallest BIC is used.
-    Membership probabilities are the posterior :math:`P(c \\mid z)`.
-    Clusters are numbered by decreasing size. Names are given in turn, each
-    to the not-yet-named cluster with the largest score on the cluster means
-    of :math:`z`: moonlighter (``share_outside_school_day``), engaged
-    (``activities_per_day - idle_share``), incompatible struggler
+    :math:`z_j = (x_j - \\bar x_j)/s_j`. For each :math:`k`, k-means or a
+    Gaussian mixture :math:`p(z) = \\sum_c \\pi_c N(z; \\mu_c, \\Sigma_c)` is
+    fitted; :math:`\\mathrm{BIC} = -2 \\log L + m \\log n` with :math:`m`
+    free parameters. Mixture membership probabilities are the posterior
+    :math:`P(c \\mid z)`. Clusters are numbered by decreasing size. Names are
+    given in turn, each to the not-yet-named cluster with the largest score on
+    the cluster means of :math:`z`: moonlighter (``share_outside_school_day``),
+    engaged (``activities_per_day - idle_share``), incompatible struggler
     (``idle_share - progress + grade_9_10 + math``, progress = mean of the
     ``activities`` and ``tests_passed`` scores, grade/math shares
     standardized across clusters when available), nominal exerter
@@ -217,8 +223,25 @@ def fit_typology(
     clusters each remaining cluster takes the name of the nearest named
     cluster; with fewer, the later names are not used.
     """
-    if method not in _METHODS:
-        raise ValueError(f"method={method!r} is not allowed; choose one of {list(_METHODS)}")
+    columns, ks = _checked_arguments(features, k_range, method, n_types, columns, reg_covar)
+    z, scaling = _design(features, columns)
+    fits, diagnostics = _fit_each_k(z, ks, method, seed, n_init, reg_covar, silhouette_sample)
+    k = _chosen_k(diagnostics, method, n_types)
+    diagnostics["chosen"] = diagnostics["k"] == k
+
+    labels, proba = _relabel(*fits[k], z)
+    extra = _naming_covariates(features)
+    names = _name_clusters(_naming_means(z, columns, extra, labels, k))
+    profiles = _profiles(features, columns, extra, labels, names, k)
+    types = _types_table(features, labels, proba, names, k)
+    return TypologyResult(types=types, diagnostics=diagnostics, profiles=profiles, k=k, method=method,
+                          columns=columns, scaling=scaling)
+
+
+def _checked_arguments(features: pd.DataFrame, k_range: Sequence[int], method: str, n_types: int | None,
+                       columns: Sequence[str] | None, reg_covar: float) -> tuple[list[str], list[int]]:
+    """Validate :func:`fit_typology`'s arguments; return the clustered columns and the sorted k values."""
+    check_choice("method", method, TYPOLOGY_METHODS)
     columns = list(columns or DEFAULT_TYPOLOGY_FEATURES)
     missing = [c for c in columns if c not in features.columns]
     if missing:
@@ -232,10 +255,12 @@ def fit_typology(
         raise ValueError(f"reg_covar={reg_covar!r} must be >= 0")
     if n_types is not None and n_types not in ks:
         raise ValueError(f"n_types={n_types!r} must be one of k_range {ks}")
+    return columns, ks
 
-    from sklearn.metrics import silhouette_score
 
-    z, scaling = _design(features, columns)
+def _fit_each_k(z: np.ndarray, ks: Sequence[int], method: str, seed: int, n_init: int, reg_covar: float,
+                silhouette_sample: int) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], pd.DataFrame]:
+    """Fit every k: ``{k: (labels, probabilities)}`` and one diagnostics row per k (without ``chosen``)."""
     fits = {}
     diag = []
     for k in ks:
@@ -251,30 +276,43 @@ def fit_typology(
         else:
             diag.append({"k": k, "bic": float("nan"), "aic": float("nan"), "log_likelihood": float("nan"),
                          "inertia": float(m.inertia_), "silhouette": sil})
-    diagnostics = pd.DataFrame(diag)
-    if n_types is not None:
-        k = n_types
-    elif method == "gmm":
-        k = int(diagnostics.loc[diagnostics["bic"].idxmin(), "k"])
-    else:
-        k = int(diagnostics.loc[diagnostics["silhouette"].fillna(-np.inf).idxmax(), "k"])
-    diagnostics["chosen"] = diagnostics["k"] == k
+    return fits, pd.DataFrame(diag)
 
-    labels, proba = _relabel(*fits[k], z)
-    # cluster profiles: means of standardized features (for naming) and of raw features (to report)
-    zdf = pd.DataFrame(z, columns=columns)
+
+def _chosen_k(diagnostics: pd.DataFrame, method: str, n_types: int | None) -> int:
+    """``n_types`` when given; else the k with the smallest BIC (gmm) or the largest silhouette (kmeans)."""
+    if n_types is not None:
+        return n_types
+    if method == "gmm":
+        return int(diagnostics.loc[diagnostics["bic"].idxmin(), "k"])
+    return int(diagnostics.loc[diagnostics["silhouette"].fillna(-np.inf).idxmax(), "k"])
+
+
+def _naming_covariates(features: pd.DataFrame) -> pd.DataFrame:
+    """Not clustered, used by the naming rule: ``grade_9_10`` and ``math`` indicators when available."""
     extra = pd.DataFrame(index=features.index)
     if "grade" in features.columns:
         extra["grade_9_10"] = pd.to_numeric(features["grade"], errors="coerce").isin([9, 10]).astype(float)
     if "subject" in features.columns:
         extra["math"] = (features["subject"].astype(str) == "math").astype(float)
+    return extra
+
+
+def _naming_means(z: np.ndarray, columns: list[str], extra: pd.DataFrame, labels: np.ndarray,
+                  k: int) -> pd.DataFrame:
+    """Cluster means of the standardized features, and of the naming covariates standardized across clusters."""
+    zdf = pd.DataFrame(z, columns=columns)
     zc = zdf.groupby(labels).mean().reindex(range(k)).fillna(0.0)
     if len(extra.columns):
         ec = extra.reset_index(drop=True).groupby(labels).mean().reindex(range(k)).fillna(0.0)
         sd = ec.std(ddof=0).replace(0, 1.0)
         zc = zc.join((ec - ec.mean()) / sd)
-    names = _name_clusters(zc)
+    return zc
 
+
+def _profiles(features: pd.DataFrame, columns: list[str], extra: pd.DataFrame, labels: np.ndarray,
+              names: list[str], k: int) -> pd.DataFrame:
+    """One row per cluster: type, size, share and means of the raw features (and naming covariates)."""
     raw = features[columns].reset_index(drop=True).astype("float64")
     if len(extra.columns):
         raw = raw.join(extra.reset_index(drop=True))
@@ -283,8 +321,12 @@ def fit_typology(
     prof.insert(1, "share", prof["n"] / len(labels))
     prof.insert(0, "type", names)
     prof.index.name = "cluster"
-    profiles = prof.reset_index()
+    return prof.reset_index()
 
+
+def _types_table(features: pd.DataFrame, labels: np.ndarray, proba: np.ndarray, names: list[str],
+                 k: int) -> pd.DataFrame:
+    """One row per student-course: identifiers, cluster, type and membership probabilities."""
     ids = [c for c in ("student_id", "course_record_id", "school_year") if c in features.columns]
     types = features[ids].reset_index(drop=True).copy()
     types["cluster"] = labels
@@ -295,5 +337,28 @@ def fit_typology(
         idx = [j for j in range(k) if names[j] == name]
         types[f"p_{name}"] = proba[:, idx].sum(axis=1) if idx else 0.0
     types["type"] = types["type"].astype(str)
-    return TypologyResult(types=types, diagnostics=diagnostics, profiles=profiles, k=k, method=method,
-                          columns=columns, scaling=scaling)
+    return types
+
+
+def typology_tables(features: pd.DataFrame, options: Mapping[str, Any] | None = None):
+    """User types of the student-courses, with the ``engagement`` config's typology settings.
+
+    Returns
+    -------
+    (types, diagnostics, profiles, result)
+        ``types``: ``student_id, course_record_id, school_year, type, cluster``,
+        ``p_<type>`` and ``p_cluster_<j>`` membership probabilities (the id
+        columns of the planted ``results/truth/types.parquet``);
+        ``diagnostics``: BIC, AIC, silhouette... per k; ``profiles``: size and
+        mean features per cluster; the :class:`TypologyResult`.
+    """
+    opt = resolve_engagement_options(options)
+    ks = range(int(opt["typology_k_min"]), int(opt["typology_k_max"]) + 1)
+    n_types = None if opt["typology_n_types"] is None else int(opt["typology_n_types"])
+    res = fit_typology(features, k_range=ks, method=opt["typology_method"], seed=int(opt["typology_seed"]),
+                       n_types=n_types)
+    t = res.types
+    probs = [f"p_{n}" for n in TYPE_NAMES] + [c for c in t.columns if c.startswith("p_cluster_")]
+    types = t[[c for c in ("student_id", "course_record_id", "school_year") if c in t.columns]
+              + ["type", "cluster"] + probs]
+    return types, res.diagnostics, res.profiles, res
