@@ -307,7 +307,7 @@ def engagement_frame(features: pd.DataFrame, student_years: pd.DataFrame, studen
 def _design(frame: pd.DataFrame, extra: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
     """Imputed covariates (mean + missing indicator) and dummies; returns the regressor names."""
     from credit_recovery.data.imputation import impute_missing
-    from credit_recovery.specs.specifications import covariate_design
+    from credit_recovery.specs.coding import covariate_design
 
     covs = [c for c in list(extra) + list(BASELINE_COVARIATES) if c in frame.columns]
     data, names = impute_missing(frame, covs)
@@ -370,7 +370,8 @@ def engagement_estimates(frame: pd.DataFrame, outcomes: Sequence[str] = ENGAGEME
     ``estimand_id`` ``engagement_idle_pass``; it is an association, causal
     only under no unmeasured confounding of idle time given the covariates.
     """
-    from credit_recovery.specs.specifications import fit_used, resolve_model_options
+    from credit_recovery.estimation.fixed_effects import fit_fixed_effects
+    from credit_recovery.specs.options import resolve_model_options
 
     opt = resolve_model_options(models)
     eng = resolve_engagement_options(options)
@@ -389,8 +390,9 @@ def engagement_estimates(frame: pd.DataFrame, outcomes: Sequence[str] = ENGAGEME
     def fit(d, y, regs, fe, terms):
         terms = [t for t in terms if t in regs]
         boot = terms if kw["cov_type"] == "wild" else None
-        return fit_used(d, f"{y} ~ {' + '.join(regs)} | {fe}", cluster=cluster, drop_collinear=terms,
-                        bootstrap_terms=boot, **kw)
+        res = fit_fixed_effects(d, f"{y} ~ {' + '.join(regs)} | {fe}", cluster=cluster, never_drop=terms,
+                                bootstrap_terms=boot, **kw)
+        return res, d[res.used]
 
     def enough(d):
         return len(d) >= min_n and d[cluster].nunique() >= 2
