@@ -26,6 +26,9 @@ __all__ = ["LinearFit", "absorb_and_solve", "independent_regressors", "solve_dro
 #: A regressor is collinear if less than this share of its (unit-scaled, absorbed) squared norm
 #: is left after projecting on the earlier regressors.
 COLLINEAR_TOL: float = 1e-9
+#: A regressor is absorbed by the fixed effects if less than this share of its norm is left after
+#: absorbing them (linearmodels' criterion: the absorption itself stops at a relative error of ~1e-8).
+ABSORBED_TOL: float = 1e-5
 
 
 @dataclass
@@ -87,12 +90,17 @@ def independent_regressors(X: np.ndarray, names: Sequence[str], fe_codes: np.nda
 
     Greedy in formula order on the unit-scaled columns (absorbed unweighted; centred instead of
     carrying an intercept when there are no fixed effects): a column is dropped if the share of its
-    norm left after projecting on the kept ones is at most :data:`COLLINEAR_TOL`, unless it is in
-    ``never_drop``.
+    squared norm left after projecting on the kept ones is at most :data:`COLLINEAR_TOL`, or if the
+    fixed effects absorb it (less than :data:`ABSORBED_TOL` of its norm left; unit scaling would
+    blow up the absorption's rounding error), unless it is in ``never_drop``.
     """
     names = list(names)
+    absorbed = np.zeros(len(names), dtype=bool)
     if fe_codes is not None:
+        before = np.sqrt(np.einsum("ij,ij->j", X, X))
         X = Absorber(fe_codes, None)(X)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            absorbed = ~(np.sqrt(np.einsum("ij,ij->j", X, X)) >= ABSORBED_TOL * before)
     else:
         X = X - X.mean(axis=0)  # the intercept: centre instead of carrying a constant column
     scale = np.sqrt(np.einsum("ij,ij->j", X, X))
@@ -100,6 +108,8 @@ def independent_regressors(X: np.ndarray, names: Sequence[str], fe_codes: np.nda
     G = (X.T @ X) / np.outer(scale, scale)  # Gram matrix of unit-length columns
     keep: list[int] = []
     for j, name in enumerate(names):
+        if absorbed[j] and name not in never_drop:
+            continue
         if keep:
             gk = G[np.ix_(keep, keep)]
             g = G[keep, j]
