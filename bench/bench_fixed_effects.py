@@ -25,6 +25,8 @@ import time
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
+from linearmodels.iv.absorbing import AbsorbingLS
 
 from credit_recovery.estimation.fixed_effects import fit_fixed_effects
 
@@ -65,8 +67,6 @@ def timeit(fn, repeats: int):
 
 
 def linearmodels_fit(df: pd.DataFrame):
-    from linearmodels.iv.absorbing import AbsorbingLS
-
     sy = df["school"].astype(np.int64) * 100 + df["year"].astype(np.int64)
     absorb = pd.DataFrame({"student": pd.Categorical(df["student"]), "sy": pd.Categorical(sy)})
     mod = AbsorbingLS(df["y"], df[X], absorb=absorb)
@@ -74,8 +74,6 @@ def linearmodels_fit(df: pd.DataFrame):
 
 
 def lsdv_fit(df: pd.DataFrame):
-    import statsmodels.api as sm
-
     sy = (df["school"].astype(str) + "_" + df["year"].astype(str))
     d = pd.concat([df[X], pd.get_dummies(df["student"].astype(str), dtype=float),
                    pd.get_dummies(sy, drop_first=True, dtype=float)], axis=1)

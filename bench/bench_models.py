@@ -20,9 +20,10 @@ import time
 
 import numpy as np
 import pandas as pd
+from linearmodels.iv.absorbing import AbsorbingLS
 
-from credit_recovery.specs.panel import EVENT_TIMES, PRE_COVARIATES, _k_name, panel_estimates
-from credit_recovery.specs.specifications import matched_fe_estimates
+from credit_recovery.specs.matched import matched_fe_estimates
+from credit_recovery.specs.panel import EVENT_TIMES, PRE_COVARIATES, STATIC_TERMS, event_suffix, panel_estimates
 
 
 def make_panel(n_students: int, seed: int = 0) -> pd.DataFrame:
@@ -44,8 +45,8 @@ def make_panel(n_students: int, seed: int = 0) -> pd.DataFrame:
     d["recovery_courses"] = ((k == 0) * rng.integers(1, 4, len(d)) + d["other_recovery"]).astype(float)
     kb = np.clip(k, EVENT_TIMES[0], EVENT_TIMES[-1])
     for t in EVENT_TIMES:
-        d[f"rel_{_k_name(t)}"] = (kb == t).astype(float)
-        d[f"online_{_k_name(t)}"] = d[f"rel_{_k_name(t)}"] * d["online"]
+        d[f"rel_{event_suffix(t)}"] = (kb == t).astype(float)
+        d[f"online_{event_suffix(t)}"] = d[f"rel_{event_suffix(t)}"] * d["online"]
     for c in PRE_COVARIATES:  # failure-year covariates (centred) in the recovery and failure years
         x = rng.normal(size=n_students)[sid]
         d[f"{c}_0"], d[f"{c}_m1"] = x * d["rel_0"], x * d["rel_m1"]
@@ -67,10 +68,6 @@ def make_matched(n: int, n_cov: int = 40, seed: int = 1) -> tuple[pd.DataFrame, 
 
 def linearmodels_static(panel: pd.DataFrame):
     """The static panel model fitted directly with linearmodels (the absorber we build on)."""
-    from linearmodels.iv.absorbing import AbsorbingLS
-
-    from credit_recovery.specs.panel import STATIC_TERMS
-
     fe = pd.DataFrame({"student": pd.Categorical(panel["student_id"]),
                        "sy": pd.Categorical(panel["school_id"].astype(str) + "_" + panel["school_year"].astype(str))})
     x = panel[list(STATIC_TERMS)]

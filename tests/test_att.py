@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from credit_recovery.estimation.att import estimate_att
+from credit_recovery.estimation.att import RankDeficientError, estimate_att
 from credit_recovery.shared.estimate_schema import ESTIMATE_COLUMNS
 from credit_recovery.design.matching import match
 
@@ -111,6 +111,17 @@ def test_planted_effect_recovered():
         assert abs(est - 2.0) < 4 * se
     assert adj["std_error"].iloc[0] < unadj["std_error"].iloc[0]
 
+
+def test_rank_deficient_adjusted_design_raises_its_own_error():
+    rng = np.random.default_rng(3)
+    n = 80
+    df = pd.DataFrame({"t": np.r_[np.ones(40), np.zeros(40)], "x": rng.normal(size=n), "y": rng.normal(size=n),
+                       "weights": 1.0, "subclass": np.tile(np.arange(40), 2)})
+    df["x2"] = 2 * df["x"]
+    with pytest.raises(RankDeficientError, match="rank deficient"):
+        estimate_att(df, "y", "t", ["x", "x2"])
+    assert issubclass(RankDeficientError, ValueError)
+    assert len(estimate_att(df, "y", "t", ["x"])) == 1
 
 
 def test_hc3_unit_alone_in_a_covariate_level_contributes_zero():

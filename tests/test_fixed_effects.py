@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credit_recovery import ESTIMATE_COLUMNS, fit_fixed_effects
-from credit_recovery.estimation.fixed_effects import _wild_weights, parse_formula
+from credit_recovery.estimation.fixed_effects import parse_formula
+from credit_recovery.estimation.fixed_effects.wild import wild_weights
 
 REF = Path(__file__).parent / "reference" / "wagepan"
 TERMS = ["union", "married", "expersq"]
@@ -236,6 +237,65 @@ def test_missing_and_singletons_are_dropped_and_counted():
     pd.testing.assert_series_equal(res.std_errors, manual.std_errors, rtol=1e-9)
 
 
+def test_used_marks_the_complete_non_singleton_rows():
+    df = _panel()
+    df.loc[[0, 5], "x"] = np.nan
+    df.loc[9, "w"] = 0.0
+    extra = pd.DataFrame({"y": [1.0], "x": [0.5], "z": [0.1], "unit": [999], "year": [0], "school": [0], "w": [1.0]})
+    df2 = pd.concat([df, extra]).set_axis([f"r{i}" for i in range(len(df) + 1)])  # a non-default index
+    res = fit_fixed_effects(df2, "y ~ x + z | unit + year", cluster="school", weights="w")
+    assert res.used.dtype == bool and res.used.index.equals(df2.index)
+    expected = df2[["x", "w"]].notna().all(axis=1) & (df2["w"] != 0) & (df2["unit"] != 999)
+    pd.testing.assert_series_equal(res.used, expected.rename("used"))
+    assert int(res.used.sum()) == res.nobs == len(df) - 3
+    assert res.n_dropped_missing == 3 and res.n_dropped_singletons == 1
+    # refitting on exactly those rows, without dropping anything, gives the same estimates
+    again = fit_fixed_effects(df2[res.used], "y ~ x + z | unit + year", cluster="school", weights="w",
+                              drop_singletons=False)
+    assert again.used.all() and again.nobs == res.nobs
+    pd.testing.assert_series_equal(again.params, res.params, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fe", [" | unit + year", ""])
+def test_collinear_regressor_is_dropped_recorded_and_changes_nothing(fe):
+    df = _panel().assign(z2=lambda d: 2.0 * d["z"])
+    ref = fit_fixed_effects(df, f"y ~ x + z{fe}", cluster="school")
+    res = fit_fixed_effects(df, f"y ~ x + z + z2{fe}", cluster="school")
+    assert res.collinear == ("z2",) and "z2" in res.notes[0] and "z2" in res.summary()
+    assert ref.collinear == () and ref.notes == ()
+    pd.testing.assert_series_equal(res.params, ref.params, rtol=0, atol=0)
+    pd.testing.assert_series_equal(res.std_errors, ref.std_errors, rtol=0, atol=0)
+    assert res.k_dof == ref.k_dof and res.used.equals(ref.used)
+    with pytest.raises(ValueError, match="collinear"):
+        fit_fixed_effects(df, f"y ~ x + z + z2{fe}", cluster="school", drop_collinear=False)
+
+
+def test_regressor_absorbed_by_the_fixed_effects_is_dropped_but_never_a_protected_term():
+    df = _panel().assign(z2=lambda d: -d["z"], school_x=lambda d: d["school"] * 0.5)
+    res = fit_fixed_effects(df, "y ~ z2 + x + school_x + z | unit + year", cluster="school", never_drop=["z2"])
+    assert res.collinear == ("school_x", "z") and list(res.params.index) == ["z2", "x"]
+    ref = fit_fixed_effects(df, "y ~ x + z | unit + year", cluster="school")
+    assert res.params["z2"] == pytest.approx(-ref.params["z"], rel=1e-9)
+    with pytest.raises(ValueError, match="collinear"):  # the protected term is the dependent one
+        fit_fixed_effects(df, "y ~ x + z + z2 | unit + year", cluster="school", never_drop=["z2"])
+    with pytest.raises(ValueError, match="not all regressors"):
+        fit_fixed_effects(df, "y ~ x + z | unit + year", cluster="school", never_drop=["nope"])
+
+
+def test_regressor_absorbed_by_crossed_fixed_effects_is_dropped():
+    # with two crossed effects the absorption is iterative and leaves rounding noise in an absorbed
+    # column: it is recognised by the share of its norm left, not by its (noise) direction
+    rng = np.random.default_rng(0)
+    n = 600
+    df = pd.DataFrame({"y": rng.normal(size=n), "t": rng.integers(0, 2, n).astype(float), "z": rng.normal(size=n),
+                       "g": rng.integers(0, 30, n), "h": rng.integers(0, 5, n), "cl": rng.integers(0, 12, n)})
+    df["g_x"] = 0.3 * df["g"]
+    res = fit_fixed_effects(df, "y ~ t + g_x + z | g + h", cluster="cl", never_drop=["t"])
+    ref = fit_fixed_effects(df, "y ~ t + z | g + h", cluster="cl")
+    assert res.collinear == ("g_x",)
+    pd.testing.assert_series_equal(res.params, ref.params, rtol=0, atol=0)
+
+
 def test_unknown_options_list_allowed_values():
     df = _panel()
     with pytest.raises(ValueError, match=r"allowed values are \['unadjusted', 'robust', 'clustered', 'cr2', 'wild'\]"):
@@ -298,7 +358,7 @@ def test_wild_matches_brute_force_with_null_imposed(kind, weights):
     df = _panel(n_units=24, n_years=4, n_schools=8, seed=5)
     res = fit_fixed_effects(df, "y ~ x + z | unit + year", cluster="school", cov_type="wild",
                             bootstrap_reps=199, bootstrap_weights=kind, seed=11, weights=weights)
-    V = _wild_weights(8, 199, kind, 11)
+    V = wild_weights(8, 199, kind, 11)
     assert V.shape[1] == res.bootstrap["x"]["reps"]
     assert V.shape == (8, 199)  # 2**8 > 199: drawn, not enumerated
     brute = _brute_force_wild_t(df, 0, V, res.small_sample_factor, weights=weights)
@@ -318,7 +378,7 @@ def test_wild_ci_is_test_inversion_and_deterministic():
     lo, hi = a.ci.loc["x"]
     assert lo < a.params["x"] < hi
     # brute-force p-value just inside and just outside the bounds
-    V = _wild_weights(10, 399, "webb", 3)
+    V = wild_weights(10, 399, "webb", 3)
     width = hi - lo
     for b0, inside in [(lo + 1e-3 * width, True), (lo - 1e-3 * width, False),
                        (hi - 1e-3 * width, True), (hi + 1e-3 * width, False)]:
@@ -343,9 +403,9 @@ def test_wild_p_close_to_cr1_with_many_clusters():
 
 
 def test_rademacher_enumeration_for_few_clusters():
-    V = _wild_weights(6, 999, "rademacher", 0)
+    V = wild_weights(6, 999, "rademacher", 0)
     assert V.shape == (6, 64) and len({tuple(c) for c in V.T}) == 64
-    assert _wild_weights(12, 999, "rademacher", 0).shape == (12, 999)
+    assert wild_weights(12, 999, "rademacher", 0).shape == (12, 999)
 
 
 # ---------------------------------------------------------------- properties
@@ -363,7 +423,7 @@ def test_invariances(seed, shift, scale):
 
 @pytest.mark.parametrize("weights", [None, "w"])
 def test_cr2_iterative_projection_path_matches_dense(monkeypatch, weights):
-    import credit_recovery.estimation.fixed_effects as fe_mod
+    import credit_recovery.estimation.fixed_effects.cr2 as fe_mod
 
     df = _panel(n_units=20, seed=9).sample(frac=0.85, random_state=1)
     dense = fit_fixed_effects(df, "y ~ x + z | unit + year", cluster="school", cov_type="cr2", weights=weights)

@@ -7,9 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credit_recovery.shared.config import defaults
-from credit_recovery.specs.specifications import (course_test_stats, covariate_design, fit_used,
-                                            generalized_propensity, matched_fe_estimates, mentor_estimates,
-                                            resolve_model_options, three_way_ipw_estimates)
+from credit_recovery.specs.coding import covariate_design
+from credit_recovery.specs.drivers import matched_estimates
+from credit_recovery.specs.ipw import generalized_propensity, three_way_ipw_estimates
+from credit_recovery.specs.matched import matched_fe_estimates
+from credit_recovery.specs.mentor import course_test_stats, mentor_estimates
+from credit_recovery.specs.options import fe_options, resolve_model_options
 
 CL = {"cov_type": "clustered"}
 
@@ -50,24 +53,10 @@ def test_covariate_design_dummies_and_absorbed():
     assert out["cov_c_b"].tolist() == [0, 1, 1, 0]
 
 
-def test_fit_used_drops_missing_and_singletons_exactly():
-    rng = np.random.default_rng(0)
-    d = pd.DataFrame({"y": rng.normal(size=30), "x": rng.normal(size=30), "g": list("AAB") * 9 + ["C", "D", "D"],
-                      "cl": np.repeat(np.arange(6), 5)})
-    d.loc[2, "y"] = np.nan
-    res, used = fit_used(d, "y ~ x | g", cluster="cl", cov_type="clustered")
-    assert res.nobs == len(used) == 28  # one missing, one singleton (group C)
-    assert "C" not in set(used["g"]) and 2 not in used.index
-
-
-def test_fit_used_drops_collinear_covariates_but_never_the_treatment():
-    rng = np.random.default_rng(1)
-    d = pd.DataFrame({"y": rng.normal(size=40), "t": rng.integers(0, 2, 40).astype(float),
-                      "z": rng.normal(size=40), "g": np.repeat(np.arange(8), 5), "cl": np.repeat(np.arange(8), 5)})
-    d["z2"] = 2 * d["z"]
-    d["gconst"] = d["g"] * 1.0  # absorbed by the fixed effects
-    res, _ = fit_used(d, "y ~ t + z + z2 + gconst | g", cluster="cl", cov_type="clustered", drop_collinear=["t"])
-    assert list(res.params.index) == ["t", "z"]
+def test_fe_options_are_the_fit_settings_of_the_models_section():
+    opt = resolve_model_options({"cov_type": "cr2", "seed": 7})
+    assert fe_options(opt) == {"cov_type": "cr2", "bootstrap_reps": int(opt["bootstrap_reps"]),
+                               "bootstrap_weights": opt["bootstrap_weights"], "seed": 7}
 
 
 def _matched_frame(n=1200, effect=-0.3, seed=0):
@@ -95,6 +84,26 @@ def test_matched_fe_equals_lsdv_wls_and_recovers_effect():
     assert est.loc[0, "estimand_id"] == "ocr_math" and est.loc[0, "sample"] == "matched_fe"
     assert abs(est.loc[0, "estimate"] + 0.3) < 0.1
     assert len(samples) == est.loc[0, "n"] and set(samples["sample"]) == {"matched_fe"}
+
+
+def test_matched_fe_drops_a_collinear_covariate_and_its_samples_are_the_rows_used():
+    d = _matched_frame(400)
+    d["x_copy"] = 3.0 * d["x"]  # collinear with x: dropped by the estimator, never the treatment
+    d.loc[:4, "math"] = np.nan  # missing outcome: not in the sample
+    est, samples = matched_fe_estimates(d, ["math"], ["x", "x_copy", "cat"], CL)
+    ref, ref_samples = matched_fe_estimates(d, ["math"], ["x", "cat"], CL)
+    assert est.loc[0, "estimate"] == ref.loc[0, "estimate"] and est.loc[0, "std_error"] == ref.loc[0, "std_error"]
+    pd.testing.assert_frame_equal(samples, ref_samples)
+    assert len(samples) == est.loc[0, "n"] <= len(d) - 5
+    assert not set(samples["student_id"]) & set(d.loc[:4, "student_id"])
+
+
+def test_matched_estimates_skip_a_rank_deficient_adjusted_design():
+    d = _matched_frame(300).assign(subclass=lambda f: np.arange(len(f)) // 2, weights=1.0)
+    d["x2"] = 2 * d["x"]
+    est = matched_estimates(d, ["math"], ["x", "x2"])
+    assert len(est) == 1 and est.loc[0, "estimator"] == "nearest-neighbour matching, WLS"
+    assert len(matched_estimates(d, ["math"], ["x"])) == 2
 
 
 def _online_frame(n=1500, seed=2, effect=0.1):

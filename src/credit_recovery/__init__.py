@@ -55,7 +55,6 @@ _EXPORTS: dict[str, str] = {
     "cox_index": "estimation.effect_sizes",
     "baseline_equivalence": "estimation.effect_sizes",
     "holm_adjust": "estimation.multiple_testing",
-    "romano_wolf": "estimation.multiple_testing",
     # engagement analytics
     "sessionize": "engagement.sessions",
     "engagement_features": "engagement.features",

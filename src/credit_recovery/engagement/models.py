@@ -22,7 +22,9 @@ from credit_recovery.data.contract import MARK_POINTS
 from credit_recovery.data.imputation import impute_missing
 from credit_recovery.engagement.options import resolve_engagement_options
 from credit_recovery.shared.estimate_schema import estimates_frame
-from credit_recovery.specs.specifications import covariate_design, fit_used, resolve_model_options
+from credit_recovery.estimation.fixed_effects import fit_fixed_effects
+from credit_recovery.specs.coding import covariate_design
+from credit_recovery.specs.options import fe_options, resolve_model_options
 
 __all__ = [
     "ENGAGEMENT_OUTCOMES",
@@ -176,8 +178,7 @@ def engagement_estimates(frame: pd.DataFrame, outcomes: Sequence[str] = ENGAGEME
     """
     opt = resolve_model_options(models)
     eng = resolve_engagement_options(options)
-    kw = {"cov_type": opt["cov_type"], "bootstrap_reps": int(opt["bootstrap_reps"]),
-          "bootstrap_weights": opt["bootstrap_weights"], "seed": int(opt["seed"])}
+    kw = fe_options(opt)
     cluster = opt["cluster"] if opt["cluster"] in frame.columns else "school_id"
     min_n = int(eng["min_group_size"])
     data, names = _design(frame, ["absence_rate_10pp", "grade_11_12"])
@@ -186,8 +187,9 @@ def engagement_estimates(frame: pd.DataFrame, outcomes: Sequence[str] = ENGAGEME
     def fit(d, y, regs, fe, terms):
         terms = [t for t in terms if t in regs]
         boot = terms if kw["cov_type"] == "wild" else None
-        return fit_used(d, f"{y} ~ {' + '.join(regs)} | {fe}", cluster=cluster, drop_collinear=terms,
-                        bootstrap_terms=boot, **kw)
+        res = fit_fixed_effects(d, f"{y} ~ {' + '.join(regs)} | {fe}", cluster=cluster, never_drop=terms,
+                                bootstrap_terms=boot, **kw)
+        return res, d[res.used]
 
     def enough(d):
         return len(d) >= min_n and d[cluster].nunique() >= 2

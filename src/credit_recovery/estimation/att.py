@@ -15,10 +15,15 @@ import pandas as pd
 from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
 from credit_recovery.shared.model_matrix import design_matrix
 
-__all__ = ["estimate_att", "COV_TYPES"]
+__all__ = ["estimate_att", "COV_TYPES", "RankDeficientError"]
 
 #: Allowed covariance estimators.
 COV_TYPES: tuple[str, ...] = ("CR1", "HC3", "HC1")
+
+
+class RankDeficientError(ValueError):
+    """The outcome model's (weighted) design is rank deficient in the matched sample, e.g. a
+    covariate level only among the treated or the controls of a tiny sample."""
 
 
 def _check_option(name: str, value: object, allowed: Sequence[object]) -> None:
@@ -27,7 +32,19 @@ def _check_option(name: str, value: object, allowed: Sequence[object]) -> None:
 
 
 def _vcov(X, y, w, beta, cov_type, clusters):
-    """Sandwich covariance of WLS coefficients (as R's sandwich package)."""
+    """Sandwich covariance of WLS coefficients (as R's sandwich package) and the number of clusters.
+
+    :math:`V` is the sandwich :math:`(X'WX)^{-1} M (X'WX)^{-1}`:
+
+    * CR1 (``sandwich::vcovCL(fit, cluster = ~subclass)``, type HC1):
+      :math:`M = \\frac{G}{G-1}\\frac{n-1}{n-k} \\sum_g u_g u_g'` with
+      :math:`u_g = \\sum_{i \\in g} w_i e_i x_i`.
+    * HC3 (``sandwich::vcovHC(fit, type = "HC3")``):
+      :math:`M = \\sum_i (w_i e_i)^2 x_i x_i' / (1 - h_i)^2`,
+      :math:`h_i = w_i x_i'(X'WX)^{-1}x_i`; a unit with :math:`h_i = 1`
+      (residual exactly 0, a 0/0 term, NaN in ``sandwich``) contributes 0.
+    * HC1: :math:`\\frac{n}{n-k} \\sum_i (w_i e_i)^2 x_i x_i'`.
+    """
     n, k = X.shape
     e = y - X @ beta
     XtWX_inv = np.linalg.inv(X.T @ (X * w[:, None]))
@@ -98,6 +115,15 @@ def estimate_att(
         One row in the tidy schema of :mod:`credit_recovery.shared.estimate_schema`
         (``estimand="ATT"``).
 
+    Raises
+    ------
+    KeyError
+        A needed column is missing.
+    ValueError
+        Unknown ``cov_type``, missing values, a treatment that is not 0/1;
+        :class:`RankDeficientError` (a ``ValueError``) if the outcome model's
+        design is rank deficient.
+
     Notes
     -----
     Without covariates: WLS of :math:`y` on :math:`(1, T)` with the matching
@@ -112,16 +138,7 @@ def estimate_att(
     method, :math:`\\sqrt{g' V g}` (exact, since the ATT is linear in
     :math:`\\hat\\beta` given the matched sample).
 
-    :math:`V` is the sandwich :math:`(X'WX)^{-1} M (X'WX)^{-1}`:
-
-    * CR1 (``sandwich::vcovCL(fit, cluster = ~subclass)``, type HC1):
-      :math:`M = \\frac{G}{G-1}\\frac{n-1}{n-k} \\sum_g u_g u_g'` with
-      :math:`u_g = \\sum_{i \\in g} w_i e_i x_i`.
-    * HC3 (``sandwich::vcovHC(fit, type = "HC3")``):
-      :math:`M = \\sum_i (w_i e_i)^2 x_i x_i' / (1 - h_i)^2`,
-      :math:`h_i = w_i x_i'(X'WX)^{-1}x_i`; a unit with :math:`h_i = 1`
-      (residual exactly 0, a 0/0 term, NaN in ``sandwich``) contributes 0.
-    * HC1: :math:`\\frac{n}{n-k} \\sum_i (w_i e_i)^2 x_i x_i'`.
+    :math:`V` is the sandwich of the WLS fit (``_vcov``; CR1, HC3 or HC1 as in R's ``sandwich``).
 
     Confidence intervals and p-values use :math:`t_{n-k}` without
     covariates (as ``lmtest::coeftest`` on the ``lm``) and the normal
@@ -131,7 +148,31 @@ def estimate_att(
     if cov_type is None:
         cov_type = "HC3" if replace else "CR1"
     _check_option("cov_type", cov_type, COV_TYPES)
-    need = [outcome, treatment, weights] + ([subclass] if cov_type == "CR1" else [])
+    df, y, t, w, clusters = _matched_arrays(matched_data, outcome, treatment, weights,
+                                            subclass if cov_type == "CR1" else None)
+    X, g, estimator = _outcome_design(df, t, w, covariates)
+    n, k = X.shape
+    if np.linalg.matrix_rank(X * np.sqrt(w)[:, None]) < k:
+        raise RankDeficientError("outcome model design is rank deficient in the matched sample")
+    XtW = (X * w[:, None]).T
+    beta = np.linalg.solve(XtW @ X, XtW @ y)
+    V, G = _vcov(X, y, w, beta, cov_type, clusters)
+    label = {"CR1": f"cluster({subclass}), CR1", "HC3": "HC3", "HC1": "HC1"}[cov_type]
+    if covariates:
+        label += ", delta method"
+    row = estimate_row(
+        outcome=outcome, treatment=treatment, estimand="ATT", estimator=estimator, sample=sample,
+        estimate=float(g @ beta), std_error=float(np.sqrt(g @ V @ g)), n=n, estimand_id=estimand_id,
+        cov_type=label, n_clusters=G, df=None if covariates else float(n - k), level=level,
+    )
+    return estimates_frame([row])
+
+
+def _matched_arrays(matched_data: pd.DataFrame, outcome: str, treatment: str, weights: str,
+                    subclass: str | None):
+    """The matched rows with positive weight and their outcome, 0/1 treatment, weights and (with
+    ``subclass``, for CR1) cluster ids; checks the columns and values."""
+    need = [outcome, treatment, weights] + ([subclass] if subclass is not None else [])
     missing = [c for c in need if c not in matched_data.columns]
     if missing:
         raise KeyError(f"columns not in matched_data: {missing}")
@@ -144,55 +185,30 @@ def estimate_att(
         raise ValueError(f"treatment column {treatment!r} must be 0/1 or boolean")
     w = df[weights].to_numpy(dtype=float)
     clusters = None
-    if cov_type == "CR1":
+    if subclass is not None:
         if df[subclass].isna().any():
             raise ValueError(
                 f"subclass column {subclass!r} has missing values (matching with replacement?); "
                 "use replace=True / cov_type='HC3'"
             )
         clusters = df[subclass].to_numpy()
-    n = len(df)
-    one = np.ones(n)
+    return df, y, t, w, clusters
+
+
+def _outcome_design(df: pd.DataFrame, t: np.ndarray, w: np.ndarray,
+                    covariates: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """Design X of the outcome model, the contrast g with ATT = g'beta, and the estimator label.
+
+    Without covariates X = (1, T) and g picks the coefficient of T; with covariates Z,
+    X = (1, T, Z, T Z) and g is the weighted mean over the treated of x_i(1) - x_i(0).
+    """
+    one = np.ones(len(df))
     if not covariates:
-        X = np.column_stack([one, t])
-        g = np.array([0.0, 1.0])
-        estimator = "nearest-neighbour matching, WLS"
-        dof: float | None = None
-    else:
-        Z = design_matrix(df, covariates, drop_first=True).to_numpy(dtype=float)
-        X = np.column_stack([one, t, Z, t[:, None] * Z])
-        X1 = np.column_stack([one, one, Z, Z])
-        X0 = np.column_stack([one, 0 * one, Z, 0 * Z])
-        tr = t == 1
-        g = (w[tr, None] * (X1[tr] - X0[tr])).sum(axis=0) / w[tr].sum()
-        estimator = "nearest-neighbour matching, WLS g-computation"
-        dof = None
-    k = X.shape[1]
-    if np.linalg.matrix_rank(X * np.sqrt(w)[:, None]) < k:
-        raise ValueError("outcome model design is rank deficient in the matched sample")
-    XtW = (X * w[:, None]).T
-    beta = np.linalg.solve(XtW @ X, XtW @ y)
-    V, G = _vcov(X, y, w, beta, cov_type, clusters)
-    est = float(g @ beta)
-    se = float(np.sqrt(g @ V @ g))
-    if not covariates:
-        dof = float(n - k)
-    label = {"CR1": f"cluster({subclass}), CR1", "HC3": "HC3", "HC1": "HC1"}[cov_type]
-    if covariates:
-        label += ", delta method"
-    row = estimate_row(
-        outcome=outcome,
-        treatment=treatment,
-        estimand="ATT",
-        estimator=estimator,
-        sample=sample,
-        estimate=est,
-        std_error=se,
-        n=n,
-        estimand_id=estimand_id,
-        cov_type=label,
-        n_clusters=G,
-        df=dof,
-        level=level,
-    )
-    return estimates_frame([row])
+        return np.column_stack([one, t]), np.array([0.0, 1.0]), "nearest-neighbour matching, WLS"
+    Z = design_matrix(df, covariates, drop_first=True).to_numpy(dtype=float)
+    X = np.column_stack([one, t, Z, t[:, None] * Z])
+    X1 = np.column_stack([one, one, Z, Z])
+    X0 = np.column_stack([one, 0 * one, Z, 0 * Z])
+    tr = t == 1
+    g = (w[tr, None] * (X1[tr] - X0[tr])).sum(axis=0) / w[tr].sum()
+    return X, g, "nearest-neighbour matching, WLS g-computation"

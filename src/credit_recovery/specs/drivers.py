@@ -1,17 +1,38 @@
-"""Effect estimates drawn by the pipeline's model rules: naive and matched comparisons, and the drivers that run each specification."""
+"""The drivers of the pipeline's model rules, and the two comparisons without a specification module.
+
+* :func:`run_models` (rule ``models``): the naive comparison
+  (:func:`naive_estimates`), the matched ATT without and with covariate
+  adjustment (:func:`matched_estimates`) and the matched school-by-year FE
+  specification (:mod:`credit_recovery.specs.matched`);
+* :func:`run_panel_models` (rule ``models_panel``): the student fixed-effects
+  panel and event study (:mod:`credit_recovery.specs.panel`);
+* :func:`run_mentor_models` (rule ``models_mentor``): mentor support
+  (:mod:`credit_recovery.specs.mentor`) and the three-way IPW comparison
+  (:mod:`credit_recovery.specs.ipw`).
+
+Each returns ``(estimates, samples)`` (:mod:`credit_recovery.specs.estimands`).
+The comparison of the estimates with the planted truth is
+:mod:`credit_recovery.truth.comparison`.
+"""
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 from statsmodels.regression.linear_model import OLS
 from statsmodels.tools.tools import add_constant
 
+from credit_recovery.estimation.att import RankDeficientError, estimate_att
 from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
+from credit_recovery.specs.estimands import OCR_ESTIMANDS, SAMPLE_COLUMNS
+from credit_recovery.specs.ipw import three_way_ipw_estimates
+from credit_recovery.specs.matched import matched_fe_estimates
+from credit_recovery.specs.mentor import course_test_stats, mentor_estimates
+from credit_recovery.specs.options import resolve_model_options
+from credit_recovery.specs.panel import build_panel, panel_estimates
 
-#: Outcome -> estimand id of online vs classroom recovery.
-OCR_ESTIMANDS = {o: f"ocr_{o}" for o in ("math", "reading", "credits", "gpa", "credit_recovered")}
+__all__ = ["naive_estimates", "estimate_samples", "matched_estimates", "run_models", "run_panel_models",
+           "run_mentor_models"]
 
 
 def naive_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], treatment: str = "online") -> pd.DataFrame:
@@ -45,7 +66,7 @@ def estimate_samples(cohort: pd.DataFrame, outcomes: Sequence[str], sample: str)
         d = cohort.loc[cohort[y].notna(), ["student_id", "recovery_record_id", "online"]]
         parts.append(d.assign(sample=sample, outcome=y))
     out = pd.concat(parts, ignore_index=True)
-    return out[["sample", "outcome", "student_id", "recovery_record_id", "online"]]
+    return out[SAMPLE_COLUMNS]
 
 
 def matched_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covariates: Sequence[str] | None = None,
@@ -54,10 +75,8 @@ def matched_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covariates
 
     Uses :func:`credit_recovery.estimate_att` (weighted regression, pair-clustered
     standard errors), without and, if ``covariates`` are given, with covariate
-    adjustment.
+    adjustment; an adjusted design that is rank deficient (tiny samples) gives no adjusted row.
     """
-    from credit_recovery.estimation.att import estimate_att
-
     rows = []
     for y in outcomes:
         d = matched[matched[y].notna()]
@@ -66,8 +85,8 @@ def matched_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covariates
         for covs in ([None, varying] if varying else [None]):
             try:
                 r = estimate_att(d, y, treatment, covs, replace=replace)
-            except ValueError as err:  # rank-deficient adjusted design (tiny samples): no adjusted row
-                if covs is None or "rank deficient" not in str(err):
+            except RankDeficientError:
+                if covs is None:
                     raise
                 continue
             r = dict(r.iloc[0]) if isinstance(r, pd.DataFrame) else dict(r)
@@ -94,7 +113,7 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         Whether matching was with replacement.
     options : mapping, optional
         ``models`` config section; enables the matched school-by-year FE
-        specification (:func:`credit_recovery.specs.specifications.matched_fe_estimates`).
+        specification (:func:`credit_recovery.specs.matched.matched_fe_estimates`).
     design_covariates : sequence of str, optional
         Covariates of the FE specification (categoricals allowed); default ``covariates``.
         With ``options``, ``options["adjust_for"]`` (default ``episode_courses``:
@@ -108,16 +127,12 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         (``matched``) and, with ``options``, matched FE (``matched_fe``).
     """
     if options is not None:
-        from credit_recovery.specs.specifications import resolve_model_options
-
         extra = [c for c in resolve_model_options(options)["adjust_for"] if c in matched.columns]
         design_covariates = list(dict.fromkeys([*(design_covariates or covariates), *extra]))
         covariates = list(dict.fromkeys([*covariates, *extra]))
     est = [naive_estimates(cohort, outcomes), matched_estimates(matched, outcomes, covariates, replace=replace)]
     samples = [estimate_samples(cohort, outcomes, "cohort"), estimate_samples(matched, outcomes, "matched")]
     if options is not None:
-        from credit_recovery.specs.specifications import matched_fe_estimates
-
         e, s = matched_fe_estimates(matched, outcomes, design_covariates or covariates, options)
         est.append(e)
         samples.append(s)
@@ -127,9 +142,6 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
 def run_panel_models(student_years: pd.DataFrame, course_records: pd.DataFrame, cohort: pd.DataFrame,
                      options: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Student fixed-effects panel and event study (:mod:`credit_recovery.specs.panel`) for the configured outcomes."""
-    from credit_recovery.specs.panel import build_panel, panel_estimates
-    from credit_recovery.specs.specifications import resolve_model_options
-
     opt = resolve_model_options(options)
     panel = build_panel(student_years, course_records, cohort)
     return panel_estimates(panel, opt["panel_outcomes"], opt)
@@ -154,9 +166,6 @@ def run_mentor_models(cohort: pd.DataFrame, events: pd.DataFrame | None, covaria
     pass_mark : float
         ``engagement.pass_mark``.
     """
-    from credit_recovery.specs.specifications import (course_test_stats, mentor_estimates, resolve_model_options,
-                                                three_way_ipw_estimates)
-
     opt = resolve_model_options(options)
     outcomes = list(opt["mentor_outcomes"])
     stats_ = None

@@ -13,11 +13,13 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from credit_recovery.data.cohort import standardize_scores
+from credit_recovery.estimation.fixed_effects import fit_fixed_effects
 from credit_recovery.shared.estimate_schema import estimates_frame
-from credit_recovery.specs.specifications import (OCR_ESTIMANDS, _fe_kwargs, _samples, fit_used,
-                                            resolve_model_options, units_frame)
+from credit_recovery.specs.estimands import OCR_ESTIMANDS, stack_samples, units_frame
+from credit_recovery.specs.options import fe_options, resolve_model_options
 
-__all__ = ["build_panel", "panel_estimates", "event_time_of", "EVENT_TIMES", "PANEL_OUTCOMES", "PRE_COVARIATES"]
+__all__ = ["build_panel", "panel_estimates", "event_time_of", "event_suffix", "EVENT_TIMES", "PANEL_OUTCOMES",
+           "PRE_COVARIATES", "STATIC_TERMS", "EVENT_TERMS"]
 
 #: Event-time bins of the event study (first and last bins are open: <= -3, >= +2); -1 is the reference.
 EVENT_TIMES: tuple[int, ...] = (-3, -2, -1, 0, 1, 2)
@@ -27,7 +29,8 @@ PANEL_OUTCOMES: tuple[str, ...] = ("math", "reading", "credits", "gpa")
 PRE_COVARIATES: tuple[str, ...] = ("absence_rate_pre", "gpa_pre", "credits_pre")
 
 
-def _k_name(k: int) -> str:
+def event_suffix(k: int) -> str:
+    """Suffix of event time ``k`` in column names: ``m2`` for -2, ``0``, ``p1`` for +1 (``rel_m2``, ``online_p1``)."""
     return f"m{-k}" if k < 0 else f"p{k}" if k > 0 else "0"
 
 
@@ -90,8 +93,8 @@ def build_panel(student_years: pd.DataFrame, course_records: pd.DataFrame, cohor
     p = p.drop(columns=["rec", "onl", "cnt"])
     k = p["event_time"].clip(EVENT_TIMES[0], EVENT_TIMES[-1])
     for t in EVENT_TIMES:
-        p[f"rel_{_k_name(t)}"] = (k == t).astype(float)
-        p[f"online_{_k_name(t)}"] = p[f"rel_{_k_name(t)}"] * p["online"]
+        p[f"rel_{event_suffix(t)}"] = (k == t).astype(float)
+        p[f"online_{event_suffix(t)}"] = p[f"rel_{event_suffix(t)}"] * p["online"]
     for c in PRE_COVARIATES:
         x = p.pop(f"{c}_c")
         p[f"{c}_0"], p[f"{c}_m1"] = x * p["rel_0"], x * p["rel_m1"]
@@ -101,7 +104,7 @@ def build_panel(student_years: pd.DataFrame, course_records: pd.DataFrame, cohor
 _NUISANCE = ("other_recovery", "other_online", "recovery_courses") + tuple(
     f"{c}_{k}" for k in ("0", "m1") for c in PRE_COVARIATES)
 STATIC_TERMS = ("online_0", "online_m1", "rel_m1", "rel_0") + _NUISANCE
-EVENT_TERMS = tuple(f"online_{_k_name(t)}" for t in EVENT_TIMES if t != -1) + (
+EVENT_TERMS = tuple(f"online_{event_suffix(t)}" for t in EVENT_TIMES if t != -1) + (
     "rel_m2", "rel_m1", "rel_0", "rel_p1") + _NUISANCE
 
 
@@ -177,13 +180,14 @@ def panel_estimates(panel: pd.DataFrame, outcomes: Sequence[str] = PANEL_OUTCOME
     bad = [y for y in outcomes if y not in PANEL_OUTCOMES]
     if bad:
         raise ValueError(f"panel outcomes {bad} are not allowed; allowed values are {list(PANEL_OUTCOMES)}")
-    kw = _fe_kwargs(opt)
+    kw = fe_options(opt)
     rows, samples = [], []
     fe = "student_id + school_id^school_year"
     for y in outcomes:
-        res, used = fit_used(panel, f"{y} ~ {' + '.join(STATIC_TERMS)} | {fe}", cluster=opt["cluster"],
-                             drop_collinear=["online_0"],
-                             bootstrap_terms=["online_0"] if kw["cov_type"] == "wild" else None, **kw)
+        res = fit_fixed_effects(panel, f"{y} ~ {' + '.join(STATIC_TERMS)} | {fe}", cluster=opt["cluster"],
+                                never_drop=["online_0"],
+                                bootstrap_terms=["online_0"] if kw["cov_type"] == "wild" else None, **kw)
+        used = panel[res.used]
         rows.append(res.to_rows("online_0", outcome=y, estimand_id=OCR_ESTIMANDS.get(y, ""),
                                 estimand="ATT in the recovery year", sample="panel",
                                 estimator="student FE panel, school-by-year FE"))
@@ -191,16 +195,17 @@ def panel_estimates(panel: pd.DataFrame, outcomes: Sequence[str] = PANEL_OUTCOME
         samples.append(units_frame(units, "panel", y))
         if event_study:
             terms = [t for t in EVENT_TERMS if t.startswith("online_")]
-            res_e, used_e = fit_used(panel, f"{y} ~ {' + '.join(EVENT_TERMS)} | {fe}", cluster=opt["cluster"],
-                                     drop_collinear=terms,
-                                     bootstrap_terms=terms if kw["cov_type"] == "wild" else None, **kw)
+            res_e = fit_fixed_effects(panel, f"{y} ~ {' + '.join(EVENT_TERMS)} | {fe}", cluster=opt["cluster"],
+                                      never_drop=terms,
+                                      bootstrap_terms=terms if kw["cov_type"] == "wild" else None, **kw)
+            used_e = panel[res_e.used]
             er = res_e.to_rows(terms, outcome=y, estimand="difference from event time -1, online - classroom",
                                sample="panel_es", estimator="student FE event study, school-by-year FE")
             if y in ("math", "reading"):  # GPA/credits: the reference year is the selected-on dip year
                 er.loc[er["treatment"] == "online_0", "estimand_id"] = OCR_ESTIMANDS.get(y, "")
             rows.append(er)
             samples.append(units_frame(used_e[used_e["event_time"] == 0], "panel_es", y))
-    return estimates_frame(pd.concat(rows, ignore_index=True)), _samples(samples)
+    return estimates_frame(pd.concat(rows, ignore_index=True)), stack_samples(samples)
 
 
 def event_time_of(treatment: str) -> int:

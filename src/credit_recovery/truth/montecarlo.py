@@ -61,7 +61,7 @@ def run_replicate(config: Mapping[str, Any], seed: int, confounding: float | Non
     from credit_recovery.design.matching import match
     from credit_recovery.design.propensity import fit_propensity
     from credit_recovery.synthetic.generator import simulate_district
-    from credit_recovery.specs.specifications import resolve_model_options
+    from credit_recovery.specs.options import resolve_model_options
 
     cfg = copy.deepcopy(dict(config))
     sim = dict(cfg.get("simulation", {}))
