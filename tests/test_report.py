@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from credit_recovery.reporting import narrative as N
 from credit_recovery.shared.style import save_figure
-from credit_recovery.disclosure.privacy import scan_bytes
+from credit_recovery.disclosure.scanner import scan_bytes
 from credit_recovery.reporting.notebooks import (check_alt_text, figure_html, inject_parameters, notebook_html,
                                     provenance_footer, render_notebook)
 
