@@ -62,7 +62,8 @@ def execute_notebook(nb: Any, parameters: Mapping[str, Any], *, cwd: str, timeou
         is tagged), overriding the defaults there.
     cwd : str
         Working directory of the kernel (relative paths in the parameters are
-        resolved there).
+        resolved there); papermill also changes this process's working
+        directory to it while the notebook runs.
     timeout : int
         Seconds a cell may run.
     kernel_name : str
