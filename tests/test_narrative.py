@@ -3,15 +3,18 @@ import html
 import json
 import re
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 from scipy import stats
 
-from credit_recovery.reporting import narrative as N
+from credit_recovery.reporting.headline import classify_comparison, headline_rows, naive_row
+from credit_recovery.reporting.narrative import (balance_summary, certainty_sentence, design_table, effect_sentence,
+                                                 robustness_sentence, type_shares, types_list)
+from credit_recovery.reporting.numbers import num, row_key, transform_value
+from credit_recovery.reporting.public import public_estimates
+from credit_recovery.reporting.vocabulary import OUTCOMES, USER_TYPES, covariate_words, outcome_words
 from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
-from credit_recovery.reporting.notebooks import public_estimates
 
 SPAN = re.compile(r'<span class="num" ([^>]*)>([^<]*)</span>')
 ATTR = re.compile(r'(data-[a-z]+)="([^"]*)"')
@@ -38,45 +41,48 @@ def row(outcome="math", est=-0.15, se=0.05, treatment="online", estimator="match
 
 def test_percentile_points_are_the_improvement_index():
     # the domain example: 0.15 SD lower is about 6 percentile points; WWC: g = 0.25 gives +10
-    assert round(N.transform_value(-0.15, "percentile")) == 6
-    assert round(N.transform_value(0.25, "percentile")) == 10
-    assert N.transform_value(0.4, "percentile") == pytest.approx(100 * (stats.norm.cdf(0.4) - 0.5))
+    assert round(transform_value(-0.15, "percentile")) == 6
+    assert round(transform_value(0.25, "percentile")) == 10
+    assert transform_value(0.4, "percentile") == pytest.approx(100 * (stats.norm.cdf(0.4) - 0.5))
     with pytest.raises(ValueError, match="abs_x100"):
-        N.transform_value(1.0, "square")
+        transform_value(1.0, "square")
 
 
 def test_math_sentence_matches_the_domain_wording():
     r = row(est=-0.15)
-    s = N.effect_sentence(r)
+    s = effect_sentence(r)
     t = text(s)
     assert t.startswith("Compared with similar students who retook the course in a classroom, students who "
                         "recovered the course online scored 0.15 standard deviations lower in math")
     assert "about 6 percentile points" in t
     tags = spans(s)
     assert [a["data-transform"] for a, _ in tags] == ["abs", "percentile"]
-    assert all(a["key"] == N.row_key(r) and a["data-field"] == "estimate" for a, _ in tags)
+    assert all(a["key"] == row_key(r) and a["data-field"] == "estimate" for a, _ in tags)
     assert float(tags[0][0]["data-value"]) == pytest.approx(-0.15)
 
 
 def test_proportions_in_percentage_points_and_counts_in_everyday_words():
-    t = text(N.effect_sentence(row("credit_recovered", est=-0.0912, estimand_id="ocr_credit_recovered")))
+    t = text(effect_sentence(row("credit_recovered", est=-0.0912, estimand_id="ocr_credit_recovered")))
     assert "were 9.1 percentage points less likely to recover the failed credit" in t
-    t = text(N.effect_sentence(row("credits", est=0.114, estimand_id="ocr_credits")))
+    t = text(effect_sentence(row("credits", est=0.114, estimand_id="ocr_credits")))
     assert "earned 0.11 more credits in the next school year" in t
-    t = text(N.effect_sentence(row("gpa", est=-0.0536, estimand_id="ocr_gpa")))
+    t = text(effect_sentence(row("gpa", est=-0.0536, estimand_id="ocr_gpa")))
     assert "had a GPA 0.05 grade points lower the next year" in t
-    t = text(N.effect_sentence(row("attendance", est=0.3, estimand_id="")))
+    t = text(effect_sentence(row("attendance", est=0.3, estimand_id="")))
     assert "0.30" in t and "higher" in t
+    # an outcome not in OUTCOMES is described in generic words
+    assert outcome_words("math") is OUTCOMES["math"]
+    assert (outcome_words("days_attended").label, outcome_words("days_attended").unit) == ("Days attended", "units")
 
 
 def test_mentor_and_idle_rows_name_their_comparison():
     m = row("credit_recovered", est=0.1, treatment="supportive", estimand_id="mentor_credit_recovered",
             sample="online")
-    assert N.classify_comparison(m) == "mentor"
-    assert "similar online students whose mentor did not" in text(N.effect_sentence(m))
+    assert classify_comparison(m) == "mentor"
+    assert "similar online students whose mentor did not" in text(effect_sentence(m))
     i = row("pass", est=-0.05, treatment="idle_share_10pp", estimand_id="engagement_idle_pass", sample="online")
-    assert N.classify_comparison(i) == "idle"
-    t = text(N.effect_sentence(i))
+    assert classify_comparison(i) == "idle"
+    t = text(effect_sentence(i))
     assert t.startswith("Each 10 percentage points more idle time went with a 5.0 percentage point less chance")
 
 
@@ -90,7 +96,7 @@ def test_mentor_and_idle_rows_name_their_comparison():
 ])
 def test_classify_comparison(treatment, estimand, expected):
     r = {"treatment": treatment, "estimand": estimand, "outcome": "math", "estimand_id": ""}
-    assert N.classify_comparison(r) == expected
+    assert classify_comparison(r) == expected
 
 
 @settings(max_examples=60, deadline=None)
@@ -98,12 +104,12 @@ def test_classify_comparison(treatment, estimand, expected):
        outcome=st.sampled_from(["math", "reading", "credits", "gpa", "credit_recovered"]))
 def test_sentences_show_the_row_rounded_with_the_right_direction(est, se, outcome):
     r = row(outcome, est=est, se=se, estimand_id=f"ocr_{outcome}")
-    o = N.OUTCOMES[outcome]
-    s = N.effect_sentence(r) + " " + N.certainty_sentence(r)
+    o = OUTCOMES[outcome]
+    s = effect_sentence(r) + " " + certainty_sentence(r)
     for attrs, shown in spans(s):
         value = float(r[attrs["data-field"]])
         assert float(attrs["data-value"]) == value
-        expected = N.transform_value(value, attrs["data-transform"])
+        expected = transform_value(value, attrs["data-transform"])
         assert float(shown.replace(",", "")) == pytest.approx(round(expected, int(attrs["data-digits"])), abs=1e-9)
     t = text(s)
     if round(abs(est) * o.scale, o.digits) > 0:
@@ -135,21 +141,21 @@ def _table():
 
 def test_headline_rows_prefer_the_designed_estimate_and_skip_naive_and_suppressed():
     est = _table()
-    head = N.headline_rows(est)
+    head = headline_rows(est)
     assert list(zip(head["comparison"], head["outcome"])) == [("online", "math"), ("mentor", "math")]
     assert head.iloc[0]["sample"] == "matched_fe"          # fixed effects preferred among matched designs
-    assert N.naive_row(est, "math")["sample"] == "cohort"
+    assert naive_row(est, "math")["sample"] == "cohort"
     # gpa rests on 8 students: suppressed, so not reported
     assert "gpa" not in set(head["outcome"])
 
 
 def test_design_table_and_robustness_come_from_the_rows():
     est = _table()
-    head = N.headline_rows(est)
-    table = N.design_table(est, head)
+    head = headline_rows(est)
+    table = design_table(est, head)
     assert text(table).count("standard deviations lower") == 2
     assert [a["data-value"] for a, _ in spans(table)] == ["-0.3", "-0.2"]
-    rob = text(N.robustness_sentence(est, head.iloc[0]))
+    rob = text(robustness_sentence(est, head.iloc[0]))
     # the designed estimates range over -0.25 .. -0.2 (the grade-9 subgroup is suppressed, naive excluded)
     assert "from 0.25 standard deviations lower to 0.20 standard deviations lower" in rob
     assert "same direction" in rob
@@ -158,33 +164,33 @@ def test_design_table_and_robustness_come_from_the_rows():
 def test_balance_summary_counts_and_worst_covariate():
     bal = pd.DataFrame({"variable": ["math_pre", "gpa_pre", "race_ethnicityBlack", "logit"],
                         "after_smd": [0.01, -0.12, 0.3, 0.9]})
-    s = N.balance_summary(bal, ["math_pre", "gpa_pre", "race_ethnicity"])
+    s = balance_summary(bal, ["math_pre", "gpa_pre", "race_ethnicity"])
     t = text(s)
     assert "0.30 standard deviations (race and ethnicity: Black)" in t
     assert "1 of 3 characteristics differed by at most 0.05" in t
     assert "not fully comparable" in t
-    assert N.covariate_words("subjectsocial_studies", ["subject"]) == "subject of the course: social studies"
+    assert covariate_words("subjectsocial_studies", ["subject"]) == "subject of the course: social studies"
 
 
 def test_type_shares_suppress_small_types_with_a_complement():
     types = pd.DataFrame({"user_type": ["engaged"] * 50 + ["moonlighter"] * 30 + ["nominal_exerter"] * 4
                           + ["incompatible_struggler"] * 20})
-    s = N.type_shares(types, 10)
-    assert list(s["user_type"]) == list(N.USER_TYPES)
+    s = type_shares(types, 10)
+    assert list(s["user_type"]) == list(USER_TYPES)
     # nominal exerters (4) suppressed, and the next smallest type too, so 4 cannot be recovered from the total
     assert s.set_index("user_type")["suppressed"].to_dict() == {
         "engaged": False, "moonlighter": False, "nominal_exerter": True, "incompatible_struggler": True}
     assert s.loc[0, "share"] == pytest.approx(50 / 104)
-    t = text(N.types_list(s))
+    t = text(types_list(s))
     assert "48% of online course attempts" in t and t.count("too few attempts to report") == 2
     assert "4" not in re.sub(r"48%", "", t)
 
 
 def test_num_is_traceable_and_rejects_unknown_transforms():
-    s = N.num(1234.5, source="estimates", key=["a", "b"], field="n", digits=0)
+    s = num(1234.5, source="estimates", key=["a", "b"], field="n", digits=0)
     (attrs, shown), = spans(s)
     assert shown == "1,234" or shown == "1,235"
     assert attrs["key"] == ["a", "b"] and attrs["data-source"] == "estimates"
-    assert N.num(-0.001, source="x", key="k", field="f", digits=2).endswith(">0.00</span>")
+    assert num(-0.001, source="x", key="k", field="f", digits=2).endswith(">0.00</span>")
     with pytest.raises(ValueError):
-        N.num(1.0, source="x", key="k", field="f", transform="log")
+        num(1.0, source="x", key="k", field="f", transform="log")

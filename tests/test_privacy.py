@@ -10,8 +10,8 @@ from matplotlib.figure import Figure
 
 from credit_recovery import scan_public_files, suppress_small_cells
 from credit_recovery.shared.style import save_figure
-from credit_recovery.disclosure.privacy import (
-    IdentifierIndex,
+from credit_recovery.disclosure.identifiers import IdentifierIndex
+from credit_recovery.disclosure.scanner import (
     PrivacyError,
     check_public_folder,
     is_count_header,

@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from credit_recovery.reporting import narrative as N
+from credit_recovery.reporting.numbers import KEY_COLUMNS, TRANSFORMS
 from credit_recovery.shared.style import save_figure
-from credit_recovery.disclosure.privacy import scan_bytes
-from credit_recovery.reporting.notebooks import (check_alt_text, figure_html, inject_parameters, notebook_html,
-                                    provenance_footer, render_notebook)
+from credit_recovery.disclosure.scanner import scan_bytes
+from credit_recovery.reporting.fragments import figure_html, provenance_footer
+from credit_recovery.reporting.notebooks import (INJECTED_CELL_ID, check_alt_text, execute_notebook, notebook_html,
+                                                 render_notebook)
 
 
 SPAN = re.compile(r'<span class="num" ([^>]*)>([^<]*)</span>')
@@ -40,7 +41,7 @@ def _notebook():
         nbformat.v4.new_code_cell("x = 1\nlabel = 'default'"),
         nbformat.v4.new_code_cell(
             "import sys, warnings\nfrom pathlib import Path\nfrom IPython.display import HTML, display\n"
-            "from credit_recovery.reporting.notebooks import figure_html\n"
+            "from credit_recovery.reporting.fragments import figure_html\n"
             "warnings.warn('goes to stderr, not to the page')\n"
             "display(HTML(f'<p id=\"out\">{label} {x * 2}</p>'))\n"
             "display(HTML(figure_html(Path(png).read_bytes(), caption='A line.', alt_text='A falling line.')))"),
@@ -53,10 +54,16 @@ def _notebook():
     return nb
 
 
-def test_parameters_are_injected_after_the_parameters_cell():
-    nb = inject_parameters(_notebook(), {"x": 21, "label": "it's"})
-    assert [c.id for c in nb.cells] == ["test-0", "injected-parameters", "test-1"]
-    assert "label = \"it's\"" in nb.cells[1].source and "x = 21" in nb.cells[1].source
+def test_parameters_are_injected_after_the_parameters_cell_and_override_the_defaults(tmp_path):
+    nb = _notebook()
+    nb.cells[1].source = "display(HTML(f'<p id=\"out\">{label} {x * 2} {cfg[\"a\"][1]}</p>'))"
+    nb.cells[1].source = "from IPython.display import HTML, display\n" + nb.cells[1].source
+    run = execute_notebook(nb, {"x": 21, "label": "it's \"quoted\"", "cfg": {"a": [1, None]}}, cwd=str(tmp_path))
+    assert [c.id for c in run.cells] == ["test-0", INJECTED_CELL_ID, "test-1"]
+    assert run.cells[1].metadata["tags"] == ["injected-parameters"]
+    assert [c.id for c in nb.cells] == ["test-0", "test-1"]          # the input notebook is not modified
+    html_out = run.cells[2].outputs[0]["data"]["text/html"]
+    assert html_out == '<p id="out">it\'s "quoted" 42 None</p>'
 
 
 def test_notebook_renders_without_code_identically_twice(tmp_path):
@@ -125,7 +132,7 @@ def test_every_number_in_the_brief_equals_its_result_file(run):
     r = run / "results"
     page = (r / "public/brief.html").read_text()
     est = pd.read_csv(r / "models/estimates.csv", keep_default_na=False, na_values=[""])
-    est_key = {tuple("" if pd.isna(v) else str(v) for v in row[list(N.KEY_COLUMNS)]): row
+    est_key = {tuple("" if pd.isna(v) else str(v) for v in row[list(KEY_COLUMNS)]): row
                for _, row in est.iterrows()}
     bal = pd.read_csv(r / "matching/balance.csv")
     cov = bal[bal["variable"] != "logit"]
@@ -153,7 +160,7 @@ def test_every_number_in_the_brief_equals_its_result_file(run):
         else:
             raise AssertionError(f"number from an unknown source: {attrs}")
         assert float(attrs["data-value"]) == pytest.approx(value, rel=1e-9, abs=1e-12), attrs
-        expected = N.TRANSFORMS[attrs["data-transform"]](value)
+        expected = TRANSFORMS[attrs["data-transform"]](value)
         digits = int(attrs["data-digits"])
         assert shown.rstrip("%") == f"{expected:,.{digits}f}".lstrip("-") or \
             float(shown.rstrip("%").replace(",", "")) == round(abs(expected), digits), (attrs, shown)

@@ -8,7 +8,8 @@ import sys
 from credit_recovery import read_extract
 from credit_recovery.data.contract import IDENTIFIER_COLUMNS
 from credit_recovery.shared.script_io import start_log, write_csv
-from credit_recovery.disclosure.privacy import IdentifierIndex, PrivacyError, check_public_folder
+from credit_recovery.disclosure.identifiers import IdentifierIndex
+from credit_recovery.disclosure.scanner import PrivacyError, check_public_folder
 
 log = start_log(snakemake.log[0])
 tables = read_extract(snakemake.input.data)

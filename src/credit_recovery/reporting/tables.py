@@ -117,7 +117,7 @@ def effect_size_table(estimates: pd.DataFrame, cohort: pd.DataFrame,
 
 def public_effect_sizes(table: pd.DataFrame, min_cell_size: int = 10) -> pd.DataFrame:
     """The effect-size table fit to publish: small counts and what rests on them suppressed."""
-    from credit_recovery.disclosure.privacy import suppress_small_cells
+    from credit_recovery.disclosure.suppression import suppress_small_cells
 
     dep = ["estimate", "p_value", "p_holm", "sd_pooled", "hedges_g", "g_ci_low", "g_ci_high", "improvement_index"]
     out = table.drop(columns=["estimand_id"])
