@@ -10,7 +10,8 @@ import pytest
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from credit_recovery.shared.style import PALETTE, STYLE, apply_style, plot_flow, save_figure, style
+from credit_recovery.reporting.figures import plot_flow
+from credit_recovery.shared.style import PALETTE, STYLE, apply_style, save_figure, style
 
 FLOW = pd.DataFrame({
     "step": ["Failed a core course", "Retook the course", "Retook the course", "Matched sample"],
