@@ -25,7 +25,6 @@ __all__ = ["match", "MatchResult", "ORDERS", "UNMATCHED_REASONS"]
 ORDERS: tuple[str, ...] = ("largest", "smallest", "data", "random")
 
 
-
 def _check_option(name: str, value: Any, allowed: Sequence[Any]) -> Any:
     if value not in allowed:
         raise ValueError(f"{name}={value!r} is not allowed; allowed values are {list(allowed)}")
@@ -125,8 +124,9 @@ def _strata_codes(data: pd.DataFrame, exact: str | Sequence[str] | None) -> np.n
     return data.groupby(cols, sort=True).ngroup().to_numpy(dtype=np.int64)
 
 
-def _treated_mask(data: pd.DataFrame, treatment: str, *, order: str, ratio: Any, caliper: float | None) -> np.ndarray:
-    """Check the options and the treatment column of :func:`match`; the treated units as a boolean mask."""
+def _check_arguments(data: pd.DataFrame, treatment: str, *, order: str, ratio: Any,
+                     caliper: float | None) -> np.ndarray:
+    """Check the options, the index and the treatment column of :func:`match`; the treated units as a mask."""
     _check_option("order", order, ORDERS)
     if not isinstance(ratio, (int, np.integer)) or isinstance(ratio, bool) or ratio < 1:
         raise ValueError(f"ratio must be a positive integer, got {ratio!r}")
@@ -308,7 +308,7 @@ def match(
     labels differ). With replacement a control can belong to several sets, so
     ``data["subclass"]`` is missing (as MatchIt); ``pairs`` keeps the sets.
     """
-    treated = _treated_mask(data, treatment, order=order, ratio=ratio, caliper=caliper)
+    treated = _check_arguments(data, treatment, order=order, ratio=ratio, caliper=caliper)
     d = _distance_values(data, distance)
     strata = _strata_codes(data, exact)
     width = np.inf if caliper is None else float(caliper) * (float(np.std(d, ddof=1)) if std_caliper else 1.0)
@@ -317,7 +317,7 @@ def match(
         d, treated, strata, order_pos, int(ratio), bool(replace), width
     )
     idx = data.index
-    w, sc, pair_sub, n_i = _weights_and_subclasses(len(data), t_pos, c_pos, replace)
+    w, sc, pair_sub, n_controls = _weights_and_subclasses(len(data), t_pos, c_pos, replace)
     subclass_arr = pd.array(sc, dtype="Int64")
     subclass_arr[sc == 0] = pd.NA
     weights_s = pd.Series(w, index=idx, name="weights")
@@ -332,7 +332,7 @@ def match(
         subclass=subclass_s,
         unmatched=_unmatched_frame(idx, unm_pos, unm_reason),
         treat=pd.Series(treated.astype(int), index=idx, name=treatment),
-        n_short=int(np.sum((n_i > 0) & (n_i < ratio))),
+        n_short=int(np.sum((n_controls > 0) & (n_controls < ratio))),
         caliper_width=None if caliper is None else width,
         spec=spec,
     )
