@@ -213,18 +213,20 @@ class FittedTicks(MaxNLocator):
         for nbins in range(self.max_ticks - 1, 0, -1):
             self.set_params(nbins=nbins)
             locs = self.tick_values(vmin, vmax)
-            if self._labels_fit(locs[(locs >= vmin) & (locs <= vmax)], vmin, vmax):
+            if self._labels_fit(locs, vmin, vmax):
                 break
         return locs
 
-    def _labels_fit(self, shown: np.ndarray, vmin: float, vmax: float) -> bool:
-        if len(shown) < 2 or vmax <= vmin:
+    def _labels_fit(self, locs: np.ndarray, vmin: float, vmax: float) -> bool:
+        shown = (locs >= vmin) & (locs <= vmax)
+        if shown.sum() < 2 or vmax <= vmin:
             return True
         font = self.axis.get_major_ticks(1)[0].label1.get_fontproperties()
-        labels = self.axis.get_major_formatter().format_ticks(shown)
-        widths = np.array([text_to_path.get_text_width_height_descent(t, font, ismath=False)[0] for t in labels])
-        axis_pt = self.axis.axes.bbox.width * 72.0 / self.axis.get_figure(root=True).dpi
-        spacing = (shown[1] - shown[0]) / (vmax - vmin) * axis_pt
+        labels = np.asarray(self.axis.get_major_formatter().format_ticks(locs), dtype=object)[shown]
+        widths = np.array([text_to_path.get_text_width_height_descent(t, font, ismath=t.count("$") >= 2)[0]
+                           for t in labels])
+        axis_pt = self.axis.axes.bbox.width * 72.0 / self.axis.axes.figure.dpi
+        spacing = (locs[1] - locs[0]) / (vmax - vmin) * axis_pt
         return bool(np.all((widths[1:] + widths[:-1]) / 2 + self.gap <= spacing))
 
 
