@@ -3,7 +3,8 @@ caliper 0.2 SD of the logit propensity score, 20% treated.
 
     .venv/bin/python bench/bench_matching.py [--sizes 10000 100000 1000000] [--repeats 3]
 
-Compares credit_recovery.design.matching.match (sorted controls + union-find
+Compares credit_recovery.design.matching.match (its matcher,
+credit_recovery.design.nearest.greedy_nn: sorted controls + union-find
 "next unused" skip lists, O(n log n)) with a brute-force O(treated x controls)
 greedy matcher (numpy argmin over all controls per treated unit) in the same
 run, and checks that both give identical pairs. Prints medians and ratios.

@@ -68,6 +68,6 @@ def test_the_rule_catches_an_upward_import(tmp_path):
     """The check above is not vacuous: an upward import in a planted module is reported."""
     planted = tmp_path / "shared" / "bad.py"
     planted.parent.mkdir()
-    planted.write_text("from credit_recovery.reporting.tables import forest_plot\n")
+    planted.write_text("from credit_recovery.reporting.figures import forest_plot\n")
     (line, module, names), = _package_imports(planted)
     assert LAYER_OF[module.split(".")[1]] > LAYER_OF["shared"]

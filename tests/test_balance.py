@@ -11,10 +11,9 @@ from credit_recovery.design.balance import (
     BALANCE_COLUMNS,
     balance_before_after,
     balance_table,
-    love_plot,
-    overlap_plot,
     wwc_class,
 )
+from credit_recovery.design.plots import love_plot, overlap_plot
 from credit_recovery.design.matching import match
 
 from lalonde_reference import COVS as LALONDE_COVS
@@ -59,9 +58,6 @@ def test_before_after_and_wwc(lalonde):
     assert len(fig.axes) == 1
     fig2 = overlap_plot(lalonde["distance"], lalonde["treat"], m.weights)
     assert len(fig2.axes) == 1
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
 
 
 def test_zero_sd_guard():

@@ -3,7 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from credit_recovery.truth.montecarlo import DESIGNED, mc_plot, summarize_replicates
+from credit_recovery.truth.figures import mc_plot
+from credit_recovery.truth.montecarlo import DESIGNED, summarize_replicates
 
 
 def test_summary_equals_brute_force():

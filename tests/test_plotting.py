@@ -10,7 +10,8 @@ import pytest
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from credit_recovery.shared.style import PALETTE, STYLE, apply_style, plot_flow, save_figure, style
+from credit_recovery.reporting.figures import plot_flow
+from credit_recovery.shared.style import PALETTE, STYLE, apply_style, save_figure, style
 
 FLOW = pd.DataFrame({
     "step": ["Failed a core course", "Retook the course", "Retook the course", "Matched sample"],
@@ -159,3 +160,50 @@ def test_styled_figures_leave_global_rcparams_alone():
     build()
     after = {k: v for k, v in mpl.rcParams.items()}
     assert {k for k in before if before[k] != after[k]} == set()
+
+
+def _tick_label_boxes(width_in, lim, max_ticks=6, fitted=True):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from credit_recovery.shared.style import fit_ticks
+
+    with style():
+        fig = Figure(figsize=(width_in, 2))
+        ax = fig.add_subplot()
+        ax.set_xlim(*lim)
+        if fitted:
+            fit_ticks(ax.xaxis, max_ticks)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        shown = [t for t in ax.get_xticklabels() if t.get_text()]
+        lo, hi = ax.get_xlim()
+        ticks = [x for x in ax.get_xticks() if lo <= x <= hi]
+        return ticks, [t.get_window_extent(canvas.get_renderer()) for t in shown]
+
+
+def _smallest_gap(boxes):
+    return min(b.x0 - a.x1 for a, b in zip(boxes, boxes[1:]))
+
+
+#: Axis ranges on which matplotlib's default ticks run together on a 2.6-inch figure (labels such as "0.025").
+CROWDED = [(0, 0.1), (-0.0083, 0.0004), (-1234.0, 560.0)]
+
+
+def test_default_ticks_run_together_on_a_narrow_axis():
+    for lim in CROWDED:
+        assert _smallest_gap(_tick_label_boxes(2.6, lim, fitted=False)[1]) < 4, lim
+
+
+@pytest.mark.parametrize("lim", CROWDED + [(-0.21, 0.0)])
+def test_fitted_ticks_keep_labels_apart_on_a_narrow_axis(lim):
+    ticks, boxes = _tick_label_boxes(2.6, lim)
+    assert len(ticks) >= 2
+    steps = np.diff(ticks) / 10 ** np.floor(np.log10(np.diff(ticks)))
+    assert np.all(np.isin(np.round(steps, 6), [1, 2, 5]))  # round steps
+    assert _smallest_gap(boxes) >= 4  # a visible gap between neighbouring labels
+
+
+def test_fitted_ticks_use_the_room_of_a_wide_axis():
+    narrow, _ = _tick_label_boxes(2.6, (0, 0.1))
+    wide, _ = _tick_label_boxes(10, (0, 0.1), max_ticks=6)
+    assert len(narrow) < len(wide) == 6

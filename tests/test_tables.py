@@ -8,8 +8,9 @@ from credit_recovery.estimation.effect_sizes import hedges_g, improvement_index
 from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
 from credit_recovery.estimation.multiple_testing import holm_adjust
 from credit_recovery.disclosure.scanner import check_public_folder
-from credit_recovery.reporting.tables import (SPECIFICATIONS, effect_size_table, event_study_plot, forest_plot,
-                                    public_effect_sizes, regression_table, table_latex, table_markdown)
+from credit_recovery.reporting.figures import event_study_plot, forest_plot
+from credit_recovery.reporting.tables import (SPECIFICATIONS, effect_size_table, public_effect_sizes, regression_table,
+                                              table_latex, table_markdown)
 
 
 def _rows():

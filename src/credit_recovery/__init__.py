@@ -44,8 +44,8 @@ _EXPORTS: dict[str, str] = {
     "MatchResult": "design.matching",
     "balance_table": "design.balance",
     "balance_before_after": "design.balance",
-    "love_plot": "design.balance",
-    "overlap_plot": "design.balance",
+    "love_plot": "design.plots",
+    "overlap_plot": "design.plots",
     "estimate_att": "estimation.att",
     # fixed-effects models, effect sizes, multiple testing
     "fit_fixed_effects": "estimation.fixed_effects",
@@ -68,7 +68,7 @@ _EXPORTS: dict[str, str] = {
     "build_manifest": "disclosure.provenance",
     "apply_style": "shared.style",
     "save_figure": "shared.style",
-    "plot_flow": "shared.style",
+    "plot_flow": "reporting.figures",
 }
 
 __all__ = sorted(_EXPORTS)

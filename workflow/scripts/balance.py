@@ -3,7 +3,8 @@ import sys
 
 import pandas as pd
 
-from credit_recovery.design.balance import balance_before_after, love_plot, overlap_plot
+from credit_recovery.design.balance import balance_before_after
+from credit_recovery.design.plots import love_plot, overlap_plot
 from credit_recovery.data.imputation import impute_missing
 from credit_recovery.design.diagnostics import balance_gate, common_support, matched_weights
 from credit_recovery.shared.script_io import start_log, write_csv

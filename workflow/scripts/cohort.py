@@ -1,7 +1,8 @@
 """Rule cohort: analytic cohort, exclusion ledger and flow figure."""
 from credit_recovery import build_cohort, read_extract
 from credit_recovery.shared.script_io import start_log, write_csv, write_parquet
-from credit_recovery.shared.style import plot_flow, save_figure
+from credit_recovery.reporting.figures import plot_flow
+from credit_recovery.shared.style import save_figure
 
 log = start_log(snakemake.log[0])
 result = build_cohort(read_extract(snakemake.input[0]))

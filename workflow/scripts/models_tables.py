@@ -4,8 +4,9 @@ import pandas as pd
 from credit_recovery.shared.estimate_schema import estimates_frame
 from credit_recovery.shared.script_io import start_log, write_csv
 from credit_recovery.shared.style import save_figure
-from credit_recovery.reporting.tables import (effect_size_table, event_study_plot, forest_plot, public_effect_sizes,
-                                    regression_table, table_latex, table_markdown)
+from credit_recovery.reporting.figures import event_study_plot, forest_plot
+from credit_recovery.reporting.tables import (effect_size_table, public_effect_sizes, regression_table, table_latex,
+                                              table_markdown)
 
 log = start_log(snakemake.log[0])
 k = snakemake.params.min_cell_size

@@ -1,7 +1,8 @@
 """Rule monte_carlo: bias, RMSE and CI coverage over the replicates, and a figure."""
 import pandas as pd
 
-from credit_recovery.truth.montecarlo import mc_plot, summarize_replicates
+from credit_recovery.truth.figures import mc_plot
+from credit_recovery.truth.montecarlo import summarize_replicates
 from credit_recovery.shared.script_io import start_log, write_csv, write_parquet
 from credit_recovery.shared.style import save_figure
 

@@ -64,7 +64,7 @@ class CohortResult:
     flow: pd.DataFrame
 
     def flow_public(self, min_cell_size: int = 10) -> pd.DataFrame:
-        """The flow in the shape :func:`credit_recovery.shared.style.plot_flow` draws, small counts suppressed.
+        """The flow in the shape :func:`credit_recovery.reporting.figures.plot_flow` draws, small counts suppressed.
 
         Each row gives a step's count and the records excluded on the way from
         the previous step; counts in ``[1, min_cell_size)`` become ``"<min"``.

@@ -1,10 +1,11 @@
-"""Covariate balance: MatchIt-style balance tables, WWC classes, plots.
+"""Covariate balance: MatchIt-style balance tables and WWC classes.
 
 Balance is computed separately from matching (which only makes weights) and
 from effect estimation. The standardized mean difference (SMD) uses the
 treated group's unweighted SD in the full sample as denominator, exactly as
 MatchIt's ``summary()`` does for the ATT, so before and after values share one
-denominator and are comparable.
+denominator and are comparable. The love plot and the overlap histogram that
+draw these numbers are in :mod:`credit_recovery.design.plots`.
 """
 from __future__ import annotations
 
@@ -19,8 +20,6 @@ __all__ = [
     "balance_table",
     "balance_before_after",
     "wwc_class",
-    "love_plot",
-    "overlap_plot",
     "WWC_THRESHOLDS",
     "BALANCE_COLUMNS",
 ]
@@ -252,100 +251,3 @@ def balance_before_after(
     before = balance_table(data, treatment, covariates, None)
     after = balance_table(data, treatment, covariates, weights)
     return pd.concat({"before": before, "after": after}, axis=1)
-
-
-def love_plot(
-    table: pd.DataFrame,
-    *,
-    absolute: bool = True,
-    title: str | None = "Covariate balance",
-    ax: Any = None,
-):
-    """Love plot of SMDs before and after matching with WWC bands.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        Output of :func:`balance_before_after` (points for before and after)
-        or of :func:`balance_table` (one set of points).
-    absolute : bool
-        Plot \\|SMD\\| (default) or signed SMD.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    if isinstance(table.columns, pd.MultiIndex):
-        series = {k: table[(k, "smd")] for k in table.columns.get_level_values(0).unique()}
-    else:
-        series = {"smd": table["smd"]}
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 0.3 * len(table) + 1.5))
-    else:
-        fig = ax.figure
-    y = np.arange(len(table))[::-1]
-    lo, hi = WWC_THRESHOLDS
-    ax.axvspan(-lo if not absolute else 0, lo, color="tab:green", alpha=0.12, lw=0)
-    for s in ([1] if absolute else [-1, 1]):
-        ax.axvline(s * lo, color="tab:green", ls="--", lw=0.8)
-        ax.axvline(s * hi, color="tab:red", ls="--", lw=0.8)
-    ax.axvline(0, color="black", lw=0.6)
-    markers = {"before": ("o", "white", "tab:gray"), "after": ("o", "tab:blue", "tab:blue")}
-    for name, s in series.items():
-        v = s.to_numpy(dtype=float)
-        v = np.abs(v) if absolute else v
-        m, fc, ec = markers.get(name, ("o", "tab:blue", "tab:blue"))
-        ax.scatter(v, y, marker=m, facecolors=fc, edgecolors=ec, label=name, zorder=3)
-    ax.set_yticks(y)
-    ax.set_yticklabels(list(table.index))
-    ax.set_xlabel("absolute standardized mean difference" if absolute else "standardized mean difference")
-    if title:
-        ax.set_title(title)
-    if len(series) > 1:
-        ax.legend(loc="lower right", frameon=False)
-    fig.tight_layout()
-    return fig
-
-
-def overlap_plot(
-    distance: pd.Series,
-    treatment: pd.Series,
-    weights: pd.Series | None = None,
-    *,
-    bins: int = 30,
-    title: str | None = "Propensity score overlap",
-):
-    """Histograms of the distance (propensity score) by group, mirrored.
-
-    Treated units above the axis, controls below; with ``weights`` the
-    histograms are weighted (e.g. matching weights) and unmatched units drop
-    out. Returns a :class:`matplotlib.figure.Figure`.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    d = np.asarray(distance, dtype=float)
-    t = np.asarray(treatment, dtype=float) == 1
-    w = np.ones(len(d)) if weights is None else np.asarray(weights, dtype=float)
-    edges = np.histogram_bin_edges(d, bins=bins)
-    h1, _ = np.histogram(d[t], bins=edges, weights=w[t])
-    h0, _ = np.histogram(d[~t], bins=edges, weights=w[~t])
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    width = np.diff(edges)
-    ax.bar(edges[:-1], h1, width=width, align="edge", color="tab:blue", alpha=0.7, label="treated")
-    ax.bar(edges[:-1], -h0, width=width, align="edge", color="tab:gray", alpha=0.7, label="control")
-    ax.axhline(0, color="black", lw=0.6)
-    ax.set_xlabel(getattr(distance, "name", None) or "distance")
-    ax.set_ylabel("count" if weights is None else "weighted count")
-    if title:
-        ax.set_title(title)
-    ax.legend(frameon=False)
-    fig.tight_layout()
-    return fig

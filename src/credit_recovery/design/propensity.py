@@ -104,6 +104,60 @@ class PropensityResult:
         )
 
 
+def _treatment_values(data: pd.DataFrame, treatment: str) -> np.ndarray:
+    """The treatment column as 0.0/1.0, checked: present, complete, binary, both values present."""
+    if treatment not in data.columns:
+        raise KeyError(f"treatment column {treatment!r} not in data")
+    t = data[treatment]
+    if t.isna().any():
+        raise ValueError(f"treatment column {treatment!r} has missing values")
+    tv = t.to_numpy(dtype=float)
+    if not np.isin(tv, (0.0, 1.0)).all():
+        raise ValueError(f"treatment column {treatment!r} must be 0/1 or boolean")
+    if tv.min() == tv.max():
+        raise ValueError(f"treatment column {treatment!r} has only one value")
+    return tv
+
+
+def _checked_design(data: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
+    """Design matrix with intercept and drop-first dummies; no constant column, full column rank."""
+    X = design_matrix(data, covariates, drop_first=True, intercept=True)
+    const = [c for c in X.columns[1:] if np.ptp(X[c].to_numpy()) == 0]
+    if const:
+        raise ValueError(f"design columns are constant (no variation): {const}")
+    if np.linalg.matrix_rank(X.to_numpy()) < X.shape[1]:
+        raise ValueError(f"design matrix is rank deficient; columns: {list(X.columns)}")
+    return X
+
+
+def _report_fit(p: np.ndarray, converged: bool, caught: list, *, separation_eps: float, maxiter: int,
+                covariates: Sequence[str], treatment: str) -> None:
+    """Raise on complete separation; warn (at the caller of :func:`fit_propensity`) on quasi-separation,
+    non-convergence and whatever else statsmodels said while fitting."""
+    extreme = (p < separation_eps) | (p > 1 - separation_eps)
+    if extreme.all():
+        raise PerfectSeparationError(
+            f"perfect separation: all {len(p)} fitted probabilities are numerically 0 or 1; "
+            f"the covariates {list(covariates)} predict {treatment!r} exactly"
+        )
+    if extreme.any():
+        warnings.warn(
+            f"quasi-complete separation: {int(extreme.sum())} fitted probabilities are numerically "
+            "0 or 1; some coefficients diverge",
+            SeparationWarning,
+            stacklevel=3,
+        )
+    if not converged:
+        warnings.warn(
+            f"propensity model did not converge in {maxiter} IRLS iterations",
+            PropensityConvergenceWarning,
+            stacklevel=3,
+        )
+    for w in caught:  # re-emit anything statsmodels said that we did not translate
+        if not issubclass(w.category, (RuntimeWarning,)) and "separation" not in str(w.message).lower():
+            warnings.warn(w.message, w.category, stacklevel=3)
+
+
 def fit_propensity(
     data: pd.DataFrame,
     treatment: str,
@@ -164,22 +218,8 @@ def fit_propensity(
     :math:`\\hat e_i = F(x_i'\\hat\\beta)`.
     """
     _check_option("link", link, _LINKS)
-    if treatment not in data.columns:
-        raise KeyError(f"treatment column {treatment!r} not in data")
-    t = data[treatment]
-    if t.isna().any():
-        raise ValueError(f"treatment column {treatment!r} has missing values")
-    tv = t.to_numpy(dtype=float)
-    if not np.isin(tv, (0.0, 1.0)).all():
-        raise ValueError(f"treatment column {treatment!r} must be 0/1 or boolean")
-    if tv.min() == tv.max():
-        raise ValueError(f"treatment column {treatment!r} has only one value")
-    X = design_matrix(data, covariates, drop_first=True, intercept=True)
-    const = [c for c in X.columns[1:] if np.ptp(X[c].to_numpy()) == 0]
-    if const:
-        raise ValueError(f"design columns are constant (no variation): {const}")
-    if np.linalg.matrix_rank(X.to_numpy()) < X.shape[1]:
-        raise ValueError(f"design matrix is rank deficient; columns: {list(X.columns)}")
+    tv = _treatment_values(data, treatment)
+    X = _checked_design(data, covariates)
     fam_link = families.links.Logit() if link == "logit" else families.links.Probit()
     model = GLM(tv, X, family=families.Binomial(link=fam_link))
     with warnings.catch_warnings(record=True) as caught:
@@ -187,28 +227,8 @@ def fit_propensity(
         res = model.fit(method="IRLS", maxiter=maxiter, tol=tol, tol_criterion="deviance")
     converged = bool(res.converged)
     p = np.asarray(res.fittedvalues, dtype=float)
-    extreme = (p < separation_eps) | (p > 1 - separation_eps)
-    if extreme.all():
-        raise PerfectSeparationError(
-            f"perfect separation: all {len(p)} fitted probabilities are numerically 0 or 1; "
-            f"the covariates {list(covariates)} predict {treatment!r} exactly"
-        )
-    if extreme.any():
-        warnings.warn(
-            f"quasi-complete separation: {int(extreme.sum())} fitted probabilities are numerically "
-            "0 or 1; some coefficients diverge",
-            SeparationWarning,
-            stacklevel=2,
-        )
-    if not converged:
-        warnings.warn(
-            f"propensity model did not converge in {maxiter} IRLS iterations",
-            PropensityConvergenceWarning,
-            stacklevel=2,
-        )
-    for w in caught:  # re-emit anything statsmodels said that we did not translate
-        if not issubclass(w.category, (RuntimeWarning,)) and "separation" not in str(w.message).lower():
-            warnings.warn(w.message, w.category, stacklevel=2)
+    _report_fit(p, converged, caught, separation_eps=separation_eps, maxiter=maxiter, covariates=covariates,
+                treatment=treatment)
     lin = np.asarray(X.to_numpy() @ res.params.to_numpy(), dtype=float)
     return PropensityResult(
         propensity=pd.Series(p, index=data.index, name="propensity"),

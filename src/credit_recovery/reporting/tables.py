@@ -1,12 +1,13 @@
-"""Publication tables and figures drawn from the tidy estimate rows.
+"""Publication tables drawn from the tidy estimate rows.
 
 * :func:`effect_size_table` - Holm-adjusted p-values across the outcome
   family and, for score outcomes, Hedges' g with the WWC improvement index
   (a companion table: the tidy schema is not widened).
 * :func:`regression_table` - one column per specification, rows by outcome
   (estimate, (SE), N); :func:`table_markdown` and :func:`table_latex` render it.
-* :func:`forest_plot`, :func:`event_study_plot` - figures for
-  :func:`credit_recovery.shared.style.save_figure`.
+
+The figures drawn from the same rows (forest plot, event study) are in
+:mod:`credit_recovery.reporting.figures`.
 """
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from credit_recovery.disclosure.suppression import suppress_small_cells
 from credit_recovery.estimation.effect_sizes import hedges_g, improvement_index
 from credit_recovery.estimation.multiple_testing import holm_adjust
-from credit_recovery.shared.style import styled
 
-__all__ = ["SPECIFICATIONS", "SCORE_OUTCOMES", "effect_size_table", "regression_table", "table_markdown",
-           "table_latex", "forest_plot", "event_study_plot", "public_effect_sizes"]
+__all__ = ["SPECIFICATIONS", "SCORE_OUTCOMES", "OUTCOME_LABELS", "effect_size_table", "regression_table",
+           "table_markdown", "table_latex", "public_effect_sizes", "spec_label"]
 
 #: Columns of the regression table: label -> (treatment, estimator, sample).
 SPECIFICATIONS: dict[str, tuple[str, str, str]] = {
@@ -38,13 +39,15 @@ SPECIFICATIONS: dict[str, tuple[str, str, str]] = {
 #: Outcomes measured in SD units of a score distribution (effect sizes are computed for these).
 SCORE_OUTCOMES: tuple[str, ...] = ("math", "reading")
 _OUTCOME_ORDER = ("math", "reading", "credits", "gpa", "credit_recovered", "tests_taken", "test_pass_rate")
-_OUTCOME_LABEL = {"math": "Math score (SD)", "reading": "Reading score (SD)", "credits": "Credits earned",
-                  "gpa": "GPA", "credit_recovered": "Credit recovered", "tests_taken": "Tests taken",
-                  "test_pass_rate": "Test pass rate"}
+#: Display labels of the outcomes (table rows, figure panels).
+OUTCOME_LABELS: dict[str, str] = {"math": "Math score (SD)", "reading": "Reading score (SD)",
+                                  "credits": "Credits earned", "gpa": "GPA", "credit_recovered": "Credit recovered",
+                                  "tests_taken": "Tests taken", "test_pass_rate": "Test pass rate"}
 _FAMILY = ["treatment", "estimand", "estimator", "sample", "fixed_effects", "cov_type"]
 
 
-def _spec_label(est: pd.DataFrame) -> pd.Series:
+def spec_label(est: pd.DataFrame) -> pd.Series:
+    """Label of each estimate row's specification (a key of :data:`SPECIFICATIONS`; "" for other rows)."""
     lookup = {v: k for k, v in SPECIFICATIONS.items()}
     keys = list(zip(est["treatment"], est["estimator"], est["sample"]))
     return pd.Series([lookup.get(k, "") for k in keys], index=est.index)
@@ -117,8 +120,6 @@ def effect_size_table(estimates: pd.DataFrame, cohort: pd.DataFrame,
 
 def public_effect_sizes(table: pd.DataFrame, min_cell_size: int = 10) -> pd.DataFrame:
     """The effect-size table fit to publish: small counts and what rests on them suppressed."""
-    from credit_recovery.disclosure.suppression import suppress_small_cells
-
     dep = ["estimate", "p_value", "p_holm", "sd_pooled", "hedges_g", "g_ci_low", "g_ci_high", "improvement_index"]
     out = table.drop(columns=["estimand_id"])
     return suppress_small_cells(out, ["n", "n_treated", "n_control"], min_cell_size=min_cell_size,
@@ -144,7 +145,7 @@ def regression_table(estimates: pd.DataFrame, min_cell_size: int = 10, digits: i
         all text; significance stars ``*`` p < .05, ``**`` p < .01.
     """
     est = estimates.copy()
-    est["spec"] = _spec_label(est)
+    est["spec"] = spec_label(est)
     est = est[est["spec"] != ""]
     specs = [s for s in SPECIFICATIONS if s in set(est["spec"])]
     outcomes = [o for o in _OUTCOME_ORDER if o in set(est["outcome"])] + sorted(
@@ -160,7 +161,7 @@ def regression_table(estimates: pd.DataFrame, min_cell_size: int = 10, digits: i
             p = r["p_value"]
             stars = "**" if p < 0.01 else "*" if p < 0.05 else ""
             cells[r["spec"]] = (f"{r['estimate']:.{digits}f}{stars}", f"({r['std_error']:.{digits}f})", f"{n}")
-        label = _OUTCOME_LABEL.get(y, y)
+        label = OUTCOME_LABELS.get(y, y)
         for i, stat in enumerate(("estimate", "(SE)", "N")):
             rows.append({"outcome": label if i == 0 else "", "statistic": stat, **{s: cells[s][i] for s in specs}})
     return pd.DataFrame(rows, columns=["outcome", "statistic", *specs])
@@ -203,85 +204,3 @@ def table_latex(table: pd.DataFrame, caption: str = "", label: str = "tab:estima
             r"\par\footnotesize Standard errors in parentheses; $^{*}$ p $<$ 0.05, $^{**}$ p $<$ 0.01.",
             r"\end{table}"]
     return "\n".join(out) + "\n"
-
-
-@styled
-def forest_plot(estimates: pd.DataFrame, outcomes: Sequence[str] = ("math", "reading", "credits", "gpa",
-                                                                      "credit_recovered")):
-    """Coefficient (forest) plot: online vs classroom recovery, one panel per outcome, one row per specification.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from credit_recovery.shared.style import PALETTE
-
-    est = estimates.copy()
-    est["spec"] = _spec_label(est)
-    ocr_specs = [s for s in SPECIFICATIONS if SPECIFICATIONS[s][0] in ("online", "online_0")]
-    est = est[est["spec"].isin(ocr_specs) & est["estimate"].notna()]
-    outcomes = [o for o in outcomes if o in set(est["outcome"])]
-    specs = [s for s in ocr_specs if s in set(est["spec"])]
-    fig, axes = plt.subplots(1, max(len(outcomes), 1), figsize=(2.6 * max(len(outcomes), 1) + 1.5, 0.45 * len(specs)
-                                                                 + 1.4), sharey=True, squeeze=False)
-    colors = list(PALETTE.values())
-    for ax, y in zip(axes[0], outcomes):
-        d = est[est["outcome"] == y].set_index("spec")
-        for i, s in enumerate(specs):
-            if s not in d.index:
-                continue
-            r = d[d.index == s].iloc[0]
-            ax.plot([r["ci_low"], r["ci_high"]], [i, i], color=colors[i % len(colors)], lw=2)
-            ax.plot(r["estimate"], i, "o", color=colors[i % len(colors)])
-        ax.axvline(0, color="0.4", lw=0.8, ls="--")
-        ax.set_title(_OUTCOME_LABEL.get(y, y), fontsize=10)
-        ax.set_yticks(range(len(specs)))
-        ax.set_yticklabels(specs)
-    if outcomes:
-        axes[0][0].invert_yaxis()
-    fig.suptitle("Online vs classroom credit recovery: estimates with 95% confidence intervals", fontsize=11)
-    fig.tight_layout()
-    return fig
-
-
-@styled
-def event_study_plot(estimates: pd.DataFrame, outcomes: Sequence[str] = ("math", "reading", "credits", "gpa")):
-    """Event-study plot: online minus classroom recoverers by year relative to the recovery year (ref. -1).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from credit_recovery.specs.panel import event_time_of
-    from credit_recovery.shared.style import PALETTE
-
-    es = estimates[(estimates["sample"] == "panel_es") & estimates["treatment"].str.startswith("online_")]
-    outcomes = [o for o in outcomes if o in set(es["outcome"])]
-    fig, axes = plt.subplots(1, max(len(outcomes), 1), figsize=(3.2 * max(len(outcomes), 1), 3.2), squeeze=False)
-    for ax, y in zip(axes[0], outcomes):
-        d = es[es["outcome"] == y].copy()
-        d["k"] = [event_time_of(t) for t in d["treatment"]]
-        d = pd.concat([d, pd.DataFrame({"k": [-1], "estimate": [0.0], "ci_low": [0.0], "ci_high": [0.0]})])
-        d = d.sort_values("k")
-        ax.axhline(0, color="0.4", lw=0.8, ls="--")
-        ax.axvline(-0.5, color="0.7", lw=0.8)
-        ax.errorbar(d["k"], d["estimate"], yerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
-                    fmt="o-", color=PALETTE["blue"], capsize=3)
-        ax.set_xticks([-3, -2, -1, 0, 1, 2])
-        ax.set_xticklabels(["≤-3", "-2", "-1", "0", "+1", "≥+2"])
-        ax.set_xlabel("years since recovery (0 = recovery year)")
-        ax.set_title(_OUTCOME_LABEL.get(y, y), fontsize=10)
-    fig.suptitle("Student fixed-effects event study: online minus classroom recoverers (reference: failure year)",
-                 fontsize=11)
-    fig.tight_layout()
-    return fig

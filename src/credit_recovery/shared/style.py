@@ -5,10 +5,15 @@
   matplotlib) and sizes readable on a slide;
 * :func:`save_figure` -- writes ``<stem>.png``, ``<stem>.svg`` and
   ``<stem>.json`` (caption and alt text) byte-identically on every rerun;
-* :func:`plot_flow` -- a CONSORT-style flow diagram of the cohort.
+* :func:`fit_ticks` -- round x ticks, as many as fit without their labels
+  running together (for narrow panels).
+
+The figures themselves are drawn by the stage that owns their numbers
+(``design.plots``, ``engagement.figures``, ``truth.figures``,
+``reporting.figures``).
 
 SVG files keep their text as text (``svg.fonttype = "none"``) so that screen
-readers, search and the privacy scanner (:mod:`credit_recovery.disclosure.privacy`) can
+readers, search and the privacy scanner (:mod:`credit_recovery.disclosure.scanner`) can
 read it.
 """
 from __future__ import annotations
@@ -17,15 +22,17 @@ import contextlib
 import functools
 import io
 import json
-import numbers
 from pathlib import Path
 from typing import Any, Iterator
 
 import matplotlib as mpl
-import pandas as pd
+import numpy as np
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.textpath import text_to_path
+from matplotlib.ticker import MaxNLocator
 
-__all__ = ["PALETTE", "STYLE", "apply_style", "plot_flow", "save_figure", "style"]
+__all__ = ["PALETTE", "STYLE", "FittedTicks", "apply_style", "fit_ticks", "save_figure", "style", "styled"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette, in the order used for series.
 PALETTE: dict[str, str] = {
@@ -186,127 +193,43 @@ def save_figure(
     return result
 
 
-# ---------------------------------------------------------------------------
-# CONSORT-style flow diagram
-# ---------------------------------------------------------------------------
+class FittedTicks(MaxNLocator):
+    """Round ticks on a horizontal axis, as many as fit: neighbouring tick labels never run together.
 
-_FLOW_COLUMNS = ("step", "n", "excluded_reason", "n_excluded")
-
-
-def _fmt_count(v: Any) -> str:
-    if isinstance(v, numbers.Integral):
-        return f"{int(v):,}"
-    if isinstance(v, numbers.Real) and float(v).is_integer():
-        return f"{int(v):,}"
-    return str(v)  # e.g. a suppression marker "<10"
-
-
-def _is_count(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and not pd.isna(v) and float(v).is_integer()
-
-
-def _flow_steps(steps: pd.DataFrame) -> list[dict[str, Any]]:
-    missing = [c for c in ("step", "n") if c not in steps.columns]
-    if missing:
-        raise KeyError(f"steps lacks columns {missing}; expected {list(_FLOW_COLUMNS)} "
-                       "(excluded_reason and n_excluded optional)")
-    if steps.empty:
-        raise ValueError("steps is empty")
-    has_excl = "excluded_reason" in steps.columns and "n_excluded" in steps.columns
-    out: list[dict[str, Any]] = []
-    for row in steps.itertuples(index=False):
-        label = str(row.step)
-        n = row.n
-        reason = getattr(row, "excluded_reason", None) if has_excl else None
-        n_ex = getattr(row, "n_excluded", None) if has_excl else None
-        if out and out[-1]["step"] == label:
-            box = out[-1]
-            if box["n"] != n:
-                raise ValueError(f"step {label!r} appears with different n: {box['n']} and {n}")
-        else:
-            box = {"step": label, "n": n, "excluded": []}
-            out.append(box)
-        if reason is not None and not pd.isna(reason) and str(reason).strip():
-            if len(out) == 1:
-                raise ValueError("the first step cannot have exclusions (nobody precedes it)")
-            box["excluded"].append((str(reason), n_ex))
-    for prev, cur in zip(out, out[1:]):
-        counts = [e for _, e in cur["excluded"]]
-        if cur["excluded"] and all(_is_count(c) for c in counts) and _is_count(prev["n"]) and _is_count(cur["n"]):
-            if int(prev["n"]) - int(cur["n"]) != int(sum(counts)):
-                raise ValueError(
-                    f"flow does not add up at step {cur['step']!r}: {prev['n']} - {cur['n']} != "
-                    f"{int(sum(counts))} excluded")
-    return out
-
-
-def plot_flow(steps: pd.DataFrame, *, title: str | None = None, width: float = 10.0) -> Figure:
-    """CONSORT-style flow diagram: boxes with counts going down, exclusions to the side.
-
-    Parameters
-    ----------
-    steps : pandas.DataFrame
-        One row per step, in order, with columns ``step`` (label) and ``n``
-        (students remaining after the step), and optionally
-        ``excluded_reason`` and ``n_excluded`` (students excluded on the way
-        from the previous step to this one). A step with several exclusion
-        reasons is given as consecutive rows with the same ``step`` and ``n``.
-        Counts may be suppression markers (``"<10"``); pass counts through
-        :func:`credit_recovery.disclosure.privacy.suppress_small_cells` first.
-    title : str, optional
-        Figure title.
-    width : float
-        Figure width in inches.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Raises
-    ------
-    ValueError
-        If the counts do not add up: ``n_previous - n != sum(n_excluded)``.
-
-    Notes
-    -----
-    Box text reads ``<step>`` and ``n = <count>``; exclusion boxes list
-    ``<reason> (n = <count>)``. Counts are written with thousands separators.
+    Steps are 1, 2 or 5 times a power of ten. Starting from at most
+    ``max_ticks`` ticks, the locator takes fewer until every two neighbouring
+    labels (as the axis's formatter writes them, in its tick-label font) are
+    at least ``gap`` points apart at the axis's drawn width. The default
+    locator assumes labels about three characters wide and so crowds labels
+    such as "-0.025" on a narrow panel.
     """
-    boxes = _flow_steps(steps)
-    k = len(boxes)
-    with style():
-        fig = Figure(figsize=(width, 1.0 + 1.45 * k))
-        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
-        ax.set_axis_off()
-        ax.set_xlim(0, 10)
-        ax.set_ylim(-1.45 * (k - 1) - 0.6, 0.95 if title else 0.6)
-        main_x, side_x = 3.0, 6.3
-        box_style = dict(boxstyle="round,pad=0.5", facecolor="white", edgecolor=PALETTE["blue"], linewidth=1.5)
-        side_style = dict(boxstyle="round,pad=0.4", facecolor="#F4F4F4", edgecolor=PALETTE["vermillion"],
-                          linewidth=1.2)
-        arrow = dict(arrowstyle="-|>", color="#333333", linewidth=1.3, shrinkA=0, shrinkB=0)
-        if title:
-            ax.text(5.0, 0.7, title, ha="center", va="center", fontsize=15, fontweight="bold")
-        artists = []
-        for i, b in enumerate(boxes):
-            y = -1.45 * i
-            t = ax.text(main_x, y, f"{b['step']}\nn = {_fmt_count(b['n'])}", ha="center", va="center",
-                        fontsize=12, bbox=box_style, linespacing=1.4)
-            artists.append(t)
-        for i in range(1, k):
-            ax.annotate("", xy=(0.5, 1.0), xycoords=artists[i], xytext=(0.5, 0.0), textcoords=artists[i - 1],
-                        arrowprops=arrow)
-            excl = boxes[i]["excluded"]
-            if not excl:
-                continue
-            y_mid = -1.45 * (i - 0.5)
-            total = [e for _, e in excl]
-            head = (f"Excluded (n = {_fmt_count(int(sum(total)))})" if all(_is_count(e) for e in total)
-                    else "Excluded")
-            lines = [head] + [f"• {r} (n = {_fmt_count(e)})" for r, e in excl]
-            s = ax.text(side_x, y_mid, "\n".join(lines), ha="left", va="center", fontsize=11, bbox=side_style,
-                        linespacing=1.3)
-            ax.annotate("", xy=(0.0, 0.5), xycoords=s, xytext=(main_x, y_mid), textcoords="data",
-                        arrowprops=dict(arrow, shrinkB=2))
-    return fig
 
+    def __init__(self, max_ticks: int = 6, gap: float = 8.0):
+        super().__init__(nbins=max_ticks - 1, steps=[1, 2, 5, 10], min_n_ticks=1)
+        self.max_ticks, self.gap = max_ticks, gap
+
+    def __call__(self) -> np.ndarray:
+        vmin, vmax = sorted(self.axis.get_view_interval())
+        for nbins in range(self.max_ticks - 1, 0, -1):
+            self.set_params(nbins=nbins)
+            locs = self.tick_values(vmin, vmax)
+            if self._labels_fit(locs, vmin, vmax):
+                break
+        return locs
+
+    def _labels_fit(self, locs: np.ndarray, vmin: float, vmax: float) -> bool:
+        shown = (locs >= vmin) & (locs <= vmax)
+        if shown.sum() < 2 or vmax <= vmin:
+            return True
+        font = self.axis.get_major_ticks(1)[0].label1.get_fontproperties()
+        labels = np.asarray(self.axis.get_major_formatter().format_ticks(locs), dtype=object)[shown]
+        widths = np.array([text_to_path.get_text_width_height_descent(t, font, ismath=t.count("$") >= 2)[0]
+                           for t in labels])
+        axis_pt = self.axis.axes.bbox.width * 72.0 / self.axis.axes.figure.dpi
+        spacing = (locs[1] - locs[0]) / (vmax - vmin) * axis_pt
+        return bool(np.all((widths[1:] + widths[:-1]) / 2 + self.gap <= spacing))
+
+
+def fit_ticks(axis: Axis, max_ticks: int = 6) -> None:
+    """Put a :class:`FittedTicks` locator on a horizontal ``axis`` (e.g. ``ax.xaxis`` of a narrow panel)."""
+    axis.set_major_locator(FittedTicks(max_ticks))

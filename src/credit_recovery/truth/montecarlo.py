@@ -4,9 +4,10 @@
 design in-process (cohort, propensity score, matching, every outcome
 specification), returning each estimate beside the truth over its own sample;
 :func:`summarize_replicates` turns many replicates into bias, RMSE and CI
-coverage per estimator, estimand and confounding level; :func:`mc_plot`
-draws them. The Snakemake rule ``monte_carlo`` fans the replicates out as
-separate jobs (``workflow/rules/monte_carlo.smk``).
+coverage per estimator, estimand and confounding level;
+:func:`credit_recovery.truth.figures.mc_plot` draws them. The Snakemake rule
+``monte_carlo`` fans the replicates out as separate jobs
+(``workflow/rules/monte_carlo.smk``).
 """
 from __future__ import annotations
 
@@ -15,9 +16,8 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
-from credit_recovery.shared.style import styled
 
-__all__ = ["run_replicate", "run_replicates", "summarize_replicates", "mc_plot", "DESIGNED"]
+__all__ = ["run_replicate", "run_replicates", "summarize_replicates", "DESIGNED"]
 
 #: Samples of the designed estimators (everything but the naive comparison and the
 #: unadjusted matched difference): they should be unbiased without unobserved confounding.
@@ -152,47 +152,3 @@ def summarize_replicates(rows: pd.DataFrame) -> pd.DataFrame:
     cols = keys[:3] + ["estimator", "sample", "designed", "replicates", "mean_truth", "mean_estimate", "bias",
                        "bias_mcse", "rmse", "sd_estimate", "coverage", "coverage_mcse", "mean_ci_width"]
     return out[cols].sort_values(keys, kind="stable").reset_index(drop=True)
-
-
-@styled
-def mc_plot(summary: pd.DataFrame, estimand_id: str = "ocr_math"):
-    """Bias (with 95% Monte Carlo intervals) and CI coverage of each estimator, by confounding level.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from credit_recovery.shared.style import PALETTE
-
-    d = summary[summary["estimand_id"] == estimand_id].copy()
-    d["label"] = d["estimator"] + " [" + d["sample"] + "]"
-    labels = sorted(d["label"].unique())
-    levels = sorted(d["confounding"].unique())
-    colors = list(PALETTE.values())
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 0.45 * len(labels) + 1.8), sharey=True)
-    for j, lev in enumerate(levels):
-        s = d[d["confounding"] == lev].set_index("label").reindex(labels)
-        y = np.arange(len(labels)) + (j - (len(levels) - 1) / 2) * 0.25
-        a1.errorbar(s["bias"], y, xerr=1.96 * s["bias_mcse"], fmt="o", color=colors[j % len(colors)],
-                    label=f"confounding {lev:g}")
-        a2.plot(s["coverage"], y, "o", color=colors[j % len(colors)])
-    a1.axvline(0, color="0.4", lw=0.8, ls="--")
-    a2.axvspan(0.92, 0.98, color="0.9")
-    a2.axvline(0.95, color="0.4", lw=0.8, ls="--")
-    a1.set_yticks(range(len(labels)))
-    a1.set_yticklabels(labels)
-    a1.invert_yaxis()
-    a1.set_xlabel("bias (estimate - truth)")
-    from matplotlib.ticker import MaxNLocator
-
-    a1.xaxis.set_major_locator(MaxNLocator(nbins=4))  # long minus-signed labels must not collide
-    a2.set_xlabel("95% CI coverage")
-    a1.legend(loc="best", fontsize=8)
-    fig.suptitle(f"Monte Carlo: {estimand_id}", fontsize=11)
-    fig.tight_layout()
-    return fig
