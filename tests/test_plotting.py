@@ -21,6 +21,13 @@ FLOW = pd.DataFrame({
 })
 
 
+#: Source of the test figure, run here and in a fresh process (no test module imports another).
+_FIGURE_SOURCE = '''
+import numpy as np
+from matplotlib.figure import Figure
+from credit_recovery.shared.style import style
+
+
 def _figure():
     with style():
         fig = Figure()
@@ -32,6 +39,10 @@ def _figure():
         ax.legend()
         ax.set_title("Curves")
     return fig
+'''
+_namespace: dict = {}
+exec(_FIGURE_SOURCE, _namespace)
+_figure = _namespace["_figure"]
 
 
 def test_two_saves_are_byte_identical(tmp_path):
@@ -46,12 +57,9 @@ def test_two_saves_are_byte_identical(tmp_path):
     assert b"Software" not in png and b"Three rising curves" in png
 
 
-_SCRIPT = """
-import sys
-sys.path.insert(0, {tests!r})
-from test_plotting import _figure
+_SAVE = """
 from credit_recovery.shared.style import save_figure
-save_figure(_figure(), {stem!r}, caption="Three curves", alt_text="Three rising curves")
+save_figure(_figure(), STEM, caption="Three curves", alt_text="Three rising curves")
 """
 
 
@@ -59,7 +67,7 @@ def test_save_is_identical_in_a_fresh_process(tmp_path):
     """A rerun of the pipeline is a new process: hashed SVG ids must not depend on it."""
     here = save_figure(_figure(), tmp_path / "here", caption="Three curves", alt_text="Three rising curves")
     stem = str(tmp_path / "there")
-    code = _SCRIPT.format(tests=str(__import__("pathlib").Path(__file__).parent), stem=stem)
+    code = _FIGURE_SOURCE + _SAVE.replace("STEM", repr(stem))
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     for fmt in ("png", "svg"):
         assert open(here["files"][fmt], "rb").read() == open(f"{stem}.{fmt}", "rb").read(), fmt

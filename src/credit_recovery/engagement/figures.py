@@ -18,8 +18,10 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from scipy import stats
 
+from credit_recovery.engagement.typology import DEFAULT_TYPOLOGY_FEATURES
 from credit_recovery.shared.style import PALETTE, style
 
 __all__ = ["TYPE_LABELS", "type_profile_figure", "idle_pass_figure", "login_hour_figure", "efficiency_figure"]
@@ -44,15 +46,6 @@ _FEATURE_LABELS = {
 }
 _COLORS = [PALETTE["blue"], PALETTE["orange"], PALETTE["bluish_green"], PALETTE["vermillion"],
            PALETTE["reddish_purple"], PALETTE["sky_blue"]]
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _type_order(types: Sequence[str]) -> list[str]:
@@ -96,8 +89,6 @@ def type_profile_figure(features: pd.DataFrame, types: pd.DataFrame, columns: Se
     :math:`z = (x - \\bar x) / s` (missing values at the median), and
     averaged within each type.
     """
-    from credit_recovery.engagement.typology import DEFAULT_TYPOLOGY_FEATURES
-
     columns = list(columns or DEFAULT_TYPOLOGY_FEATURES)
     d = _with_types(features, types)
     z = pd.DataFrame(index=d.index)
@@ -115,9 +106,9 @@ def type_profile_figure(features: pd.DataFrame, types: pd.DataFrame, columns: Se
     table.insert(2, "suppressed", table["n_students"] < min_cell_size)
     table.loc[table["suppressed"], columns] = np.nan
     shown = table[~table["suppressed"]]
-    plt = _plt()
     with style():
-        fig, ax = plt.subplots(figsize=(9.0, 2.6 + 0.6 * max(len(shown), 1)))
+        fig = Figure(figsize=(9.0, 2.6 + 0.6 * max(len(shown), 1)))
+        ax = fig.subplots()
         vals = shown[columns].to_numpy(dtype=float)
         lim = max(1.0, float(np.nanmax(np.abs(vals))) if vals.size else 1.0)
         im = ax.imshow(vals if vals.size else np.zeros((1, len(columns))), cmap="RdBu_r", vmin=-lim, vmax=lim,
@@ -186,9 +177,9 @@ def idle_pass_figure(features: pd.DataFrame, *, bins: int = 10, min_cell_size: i
     t.loc[t["suppressed"], ["idle_share_mean", "pass_rate", "ci_low", "ci_high", "n_courses", "n_students"]] = np.nan
     t = t.drop(columns=["bin", "passes"])
     s = t[~t["suppressed"]]
-    plt = _plt()
     with style():
-        fig, ax = plt.subplots()
+        fig = Figure()
+        ax = fig.subplots()
         x = 100 * s["idle_share_mean"].to_numpy(float)
         ax.fill_between(x, 100 * s["ci_low"], 100 * s["ci_high"], color=PALETTE["sky_blue"], alpha=0.35, lw=0,
                         label="95% confidence band")
@@ -239,9 +230,9 @@ def login_hour_figure(sessions: pd.DataFrame, types: pd.DataFrame, *, timezone: 
     t["suppressed"] = (t["n_students"].to_numpy() < min_cell_size) & (t["logins"].to_numpy() > 0) | small_type
     t.loc[t["suppressed"], ["share", "n_students"]] = np.nan
     t = t.drop(columns=["logins"])
-    plt = _plt()
     with style():
-        fig, ax = plt.subplots()
+        fig = Figure()
+        ax = fig.subplots()
         for i, ty in enumerate(_type_order(d["type"].unique())):
             s = t[t["type"] == ty]
             if s["share"].notna().any():
@@ -294,9 +285,9 @@ def efficiency_figure(features: pd.DataFrame, types: pd.DataFrame | None = None,
     order = _type_order(t["type"].unique())
     t["_o"] = t["type"].map({k: i for i, k in enumerate(order)})
     t = t.sort_values(["_o", "school_year"], kind="stable").drop(columns="_o").reset_index(drop=True)
-    plt = _plt()
     with style():
-        fig, ax = plt.subplots()
+        fig = Figure()
+        ax = fig.subplots()
         for i, ty in enumerate(order):
             s = t[(t["type"] == ty) & ~t["suppressed"]]
             if len(s):

@@ -17,6 +17,15 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from credit_recovery.data.cohort import build_cohort
+from credit_recovery.data.imputation import impute_missing
+from credit_recovery.design.matching import match
+from credit_recovery.design.propensity import fit_propensity
+from credit_recovery.specs.drivers import run_mentor_models, run_models, run_panel_models
+from credit_recovery.specs.options import resolve_model_options
+from credit_recovery.synthetic.generator import simulate_district
+from credit_recovery.truth.comparison import truth_vs_estimates
+
 __all__ = ["run_replicate", "run_replicates", "summarize_replicates", "DESIGNED"]
 
 #: Samples of the designed estimators (everything but the naive comparison and the
@@ -43,7 +52,7 @@ def run_replicate(config: Mapping[str, Any], seed: int, confounding: float | Non
     Returns
     -------
     DataFrame
-        :func:`credit_recovery.specs.drivers.truth_vs_estimates` rows (estimand_id,
+        :func:`credit_recovery.truth.comparison.truth_vs_estimates` rows (estimand_id,
         outcome, estimator, sample, truth, estimate, ci_low, ci_high, bias,
         covers, n_truth) plus ``seed``, ``confounding``, ``scale``.
 
@@ -51,18 +60,9 @@ def run_replicate(config: Mapping[str, Any], seed: int, confounding: float | Non
     -----
     Same steps and options as the pipeline's rules simulate -> cohort ->
     propensity -> match -> models / models_panel / models_mentor ->
-    validation, without files; the mentor outcomes from platform events
+    truth_comparison, without files; the mentor outcomes from platform events
     (tests taken, pass rate) have no planted truth and are skipped.
     """
-    from credit_recovery.specs.drivers import run_mentor_models, run_models, run_panel_models
-    from credit_recovery.truth.comparison import truth_vs_estimates
-    from credit_recovery.data.cohort import build_cohort
-    from credit_recovery.data.imputation import impute_missing
-    from credit_recovery.design.matching import match
-    from credit_recovery.design.propensity import fit_propensity
-    from credit_recovery.synthetic.generator import simulate_district
-    from credit_recovery.specs.options import resolve_model_options
-
     cfg = copy.deepcopy(dict(config))
     sim = dict(cfg.get("simulation", {}))
     mc = dict(cfg.get("monte_carlo", {}))
