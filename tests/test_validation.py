@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pandera.config import config_context as pandera_config
+from pandera.config import get_config_global as get_pandera_config
+from pandera.config import set_config as set_pandera_config
 
 from credit_recovery import DataValidationError, read_extract, validate_tables
 from credit_recovery.data.contract import TABLES
@@ -301,6 +303,19 @@ def test_pandera_settings_cannot_turn_the_checks_off():
     with pandera_config(validation_enabled=False, validation_depth="SCHEMA_ONLY"):
         f = failures_of(t)
     assert one(f, "students", "gender", "must be one of: F, M, X")["n_rows"] == 1
+
+
+@pytest.mark.filterwarnings("ignore:Re-registered pandera backends")
+def test_pandera_narwhals_backend_setting_is_restored_and_does_not_hide_duplicates():
+    t = tiny_extract()
+    t["students"] = pd.concat([t["students"], t["students"].iloc[[1]]], ignore_index=True)
+    set_pandera_config(use_narwhals_backend=True)
+    try:
+        f = failures_of(t)
+        assert get_pandera_config().use_narwhals_backend
+    finally:
+        set_pandera_config(use_narwhals_backend=False)
+    assert one(f, "students", "student_id", "duplicate key")["n_rows"] == 2
 
 
 def test_blank_text_counts_as_empty_where_a_value_is_required():

@@ -26,13 +26,15 @@ foreign keys) are in :mod:`credit_recovery.data.relations`.
 """
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.config import ValidationDepth, config_context
+from pandera.config import ValidationDepth, config_context, get_config_global, set_config
 from pandera.errors import SchemaErrors
 
 from credit_recovery.data.contract import Column, Table
@@ -107,15 +109,38 @@ def contract_schema(spec: Table, *, check_key: bool = True) -> pa.DataFrameSchem
                               unique=list(spec.key) if check_key else None, report_duplicates="all")
 
 
+@contextmanager
+def _complete_pandas_validation() -> Iterator[None]:
+    """pandera settings under which every rule is checked, by pandera's pandas backend.
+
+    ``PANDERA_VALIDATION_ENABLED=False`` or ``PANDERA_VALIDATION_DEPTH=SCHEMA_ONLY``
+    would skip the checks; the optional Narwhals backend
+    (``PANDERA_USE_NARWHALS_BACKEND``) reports failure cases differently (in
+    pandera 0.35 it misses duplicate keys). The backend is a process-wide
+    registration, so it is switched for the duration of the call and back.
+    """
+    narwhals = get_config_global().use_narwhals_backend
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Re-registered pandera backends")
+        if narwhals:
+            set_config(use_narwhals_backend=False)
+        try:
+            with config_context(validation_enabled=True, validation_depth=ValidationDepth.SCHEMA_AND_DATA,
+                                use_narwhals_backend=False):
+                yield
+        finally:
+            if narwhals:
+                set_config(use_narwhals_backend=True)
+
+
 def schema_failure_cases(df: pd.DataFrame, spec: Table) -> pd.DataFrame:
     """pandera's failure cases of ``df`` against the table's schema (empty if none).
 
-    Validation is lazy (every failure is collected) and always complete, whatever
-    the process-wide pandera settings (``PANDERA_VALIDATION_ENABLED`` and
-    ``PANDERA_VALIDATION_DEPTH`` must not turn the input checks off).
+    Validation is lazy (every failure is collected) and complete whatever the
+    process-wide pandera settings (see :func:`_complete_pandas_validation`).
     """
     schema = contract_schema(spec, check_key=all(k in df.columns for k in spec.key))
-    with config_context(validation_enabled=True, validation_depth=ValidationDepth.SCHEMA_AND_DATA):
+    with _complete_pandas_validation():
         try:
             schema.validate(df, lazy=True, inplace=True)
         except SchemaErrors as err:
