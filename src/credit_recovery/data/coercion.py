@@ -23,7 +23,7 @@ import pandas as pd
 from credit_recovery.data.contract import Column, Table
 from credit_recovery.data.failures import FailureCollector
 
-__all__ = ["PANDAS_DTYPES", "ParsedTable", "coerce_column", "coerce_table", "parse_table"]
+__all__ = ["PANDAS_DTYPES", "ParseFailures", "ParsedTable", "coerce_column", "coerce_table", "parse_table"]
 
 #: pandas dtype each contract type is coerced to.
 PANDAS_DTYPES = {
@@ -43,10 +43,10 @@ _INT64_MAX = "9223372036854775807"
 _DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
 
 #: A column's parse failures: ``(mask of rows, rule)`` for values present but unparseable.
-Bad = list[tuple[np.ndarray, str]]
+ParseFailures = list[tuple[np.ndarray, str]]
 
 
-def is_textual(s: pd.Series) -> bool:
+def _is_textual(s: pd.Series) -> bool:
     """Whether ``s`` holds text (string dtype, or objects that are all strings)."""
     if isinstance(s.dtype, pd.StringDtype):
         return True
@@ -65,15 +65,15 @@ def _missing(s: pd.Series) -> np.ndarray:
     return s.isna().to_numpy(dtype=bool)
 
 
-def _to_string(s: pd.Series) -> tuple[pd.Series, Bad]:
-    if isinstance(s.dtype, pd.StringDtype) or is_textual(s):
+def _to_string(s: pd.Series) -> tuple[pd.Series, ParseFailures]:
+    if isinstance(s.dtype, pd.StringDtype) or _is_textual(s):
         return s.astype("str"), []
     if pd.api.types.is_integer_dtype(s.dtype):
         return s.astype("Int64").astype("str"), []
     return pd.Series(np.nan, index=s.index, dtype="str"), [(~_missing(s), "must be text (string)")]
 
 
-def _int_from_text(s: pd.Series) -> tuple[pd.Series, Bad]:
+def _int_from_text(s: pd.Series) -> tuple[pd.Series, ParseFailures]:
     """Digits with an optional sign, within int64; no decimal point, no exponent."""
     t = _as_stripped_text(s)
     present = t.notna().to_numpy()
@@ -84,7 +84,7 @@ def _int_from_text(s: pd.Series) -> tuple[pd.Series, Bad]:
     return vals.astype("Int64"), [(present & ~ok, "must be an integer")]
 
 
-def _to_int(s: pd.Series) -> tuple[pd.Series, Bad]:
+def _to_int(s: pd.Series) -> tuple[pd.Series, ParseFailures]:
     rule = "must be an integer"
     if pd.api.types.is_bool_dtype(s.dtype):
         return pd.Series(pd.NA, index=s.index, dtype="Int64"), [(~_missing(s), rule)]
@@ -98,24 +98,24 @@ def _to_int(s: pd.Series) -> tuple[pd.Series, Bad]:
         out = pd.Series(np.where(ok, v, 0).astype("int64"), index=s.index).astype("Int64")
         out[~ok] = pd.NA
         return out, [(present & ~ok, rule)]
-    if is_textual(s):
+    if _is_textual(s):
         return _int_from_text(s)
     return pd.Series(pd.NA, index=s.index, dtype="Int64"), [(~_missing(s), rule)]
 
 
-def _to_float(s: pd.Series) -> tuple[pd.Series, Bad]:
+def _to_float(s: pd.Series) -> tuple[pd.Series, ParseFailures]:
     index = s.index
     if pd.api.types.is_bool_dtype(s.dtype):
         return pd.Series(np.nan, index=index, dtype="float64"), [(~_missing(s), "must be a number")]
     if pd.api.types.is_numeric_dtype(s.dtype):
-        bad: Bad = []
+        bad: ParseFailures = []
         v = s.to_numpy(dtype="float64", na_value=np.nan)
         inf = np.isinf(v)
         if inf.any():
             bad.append((inf, "must be a finite number"))
             v = np.where(inf, np.nan, v)
         return pd.Series(v, index=index, dtype="float64"), bad
-    if is_textual(s):
+    if _is_textual(s):
         t = _as_stripped_text(s)
         present = t.notna().to_numpy()
         v = pd.to_numeric(t, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
@@ -124,11 +124,11 @@ def _to_float(s: pd.Series) -> tuple[pd.Series, Bad]:
     return pd.Series(np.nan, index=index, dtype="float64"), [(~_missing(s), "must be a number")]
 
 
-def _to_bool(s: pd.Series) -> tuple[pd.Series, Bad]:
+def _to_bool(s: pd.Series) -> tuple[pd.Series, ParseFailures]:
     """``bool`` if no value is missing, else nullable ``boolean``."""
     rule = "must be a boolean (true/false/1/0)"
     index = s.index
-    bad: Bad = []
+    bad: ParseFailures = []
     if pd.api.types.is_bool_dtype(s.dtype):
         out = s.astype("boolean")
     elif pd.api.types.is_numeric_dtype(s.dtype):
@@ -137,7 +137,7 @@ def _to_bool(s: pd.Series) -> tuple[pd.Series, Bad]:
         bad.append((~np.isnan(v) & ~ok, rule))
         out = pd.Series(pd.array(np.where(ok, v == 1, False), dtype="boolean"), index=index)
         out[~ok] = pd.NA
-    elif is_textual(s):
+    elif _is_textual(s):
         t = _as_stripped_text(s).str.lower()
         is_t = t.isin(_TRUE).to_numpy()
         is_f = t.isin(_FALSE).to_numpy()
@@ -153,7 +153,7 @@ def _to_bool(s: pd.Series) -> tuple[pd.Series, Bad]:
     return out, bad
 
 
-def _to_date(s: pd.Series, col: Column) -> tuple[pd.Series, Bad]:
+def _to_date(s: pd.Series, col: Column) -> tuple[pd.Series, ParseFailures]:
     target = PANDAS_DTYPES["date"]
     index = s.index
     with_zone = "must be a date (YYYY-MM-DD, no time zone)"
@@ -166,7 +166,7 @@ def _to_date(s: pd.Series, col: Column) -> tuple[pd.Series, Bad]:
             return out.mask(timed), [(timed, "must be a date (YYYY-MM-DD, no time of day)")]
         return out, []
     rule = "must be a date (YYYY-MM-DD)"
-    if is_textual(s):
+    if _is_textual(s):
         t = _as_stripped_text(s)
         shape_ok = t.str.fullmatch(_DATE_PATTERN).fillna(False)
         out = pd.to_datetime(t.where(shape_ok), format="%Y-%m-%d", errors="coerce").astype(target)
@@ -179,7 +179,7 @@ def _to_date(s: pd.Series, col: Column) -> tuple[pd.Series, Bad]:
     return pd.Series(pd.NaT, index=index, dtype=target), [(~_missing(s), rule)]
 
 
-def _timestamp_from_text(s: pd.Series) -> tuple[pd.Series, Bad]:
+def _timestamp_from_text(s: pd.Series) -> tuple[pd.Series, ParseFailures]:
     """ISO 8601 with a UTC offset or ``Z``, converted to UTC; no offset is an error."""
     target = PANDAS_DTYPES["timestamp"]
     t = _as_stripped_text(s)
@@ -197,14 +197,14 @@ def _timestamp_from_text(s: pd.Series) -> tuple[pd.Series, Bad]:
     return out, bad
 
 
-def _to_timestamp(s: pd.Series, col: Column) -> tuple[pd.Series, Bad]:
+def _to_timestamp(s: pd.Series, col: Column) -> tuple[pd.Series, ParseFailures]:
     target = PANDAS_DTYPES["timestamp"]
     index = s.index
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         return s.dt.tz_convert("UTC").astype(target), []
     if pd.api.types.is_datetime64_dtype(s.dtype):
         return pd.Series(pd.NaT, index=index, dtype=target), [(~_missing(s), "timestamp must carry a time zone")]
-    if is_textual(s):
+    if _is_textual(s):
         return _timestamp_from_text(s)
     if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "datetime":
         try:
@@ -216,7 +216,7 @@ def _to_timestamp(s: pd.Series, col: Column) -> tuple[pd.Series, Bad]:
             [(~_missing(s), "must be a timestamp (ISO 8601 with UTC offset)")])
 
 
-def coerce_column(s: pd.Series, col: Column) -> tuple[pd.Series, Bad]:
+def coerce_column(s: pd.Series, col: Column) -> tuple[pd.Series, ParseFailures]:
     """Coerce one column to its contract dtype without guessing.
 
     Returns the coerced column (unparseable values become missing) and a list

@@ -263,8 +263,8 @@ def _ledger(tables: Mapping[str, pd.DataFrame], units: pd.DataFrame, ep: pd.Data
     sy, cr = tables["student_years"], tables["course_records"]
     ledger_cr = pd.DataFrame({"table": "course_records", "record_id": cr["course_record_id"].to_numpy(),
                               "status": _course_statuses(cr, units, ep).to_numpy()})
-    ledger_sy = pd.DataFrame({"table": "student_years",
-                              "record_id": (sy["student_id"].astype(str) + ":" + sy["school_year"].astype(str)).to_numpy(),
+    sy_id = sy["student_id"].astype(str) + ":" + sy["school_year"].astype(str)
+    ledger_sy = pd.DataFrame({"table": "student_years", "record_id": sy_id.to_numpy(),
                               "status": _student_year_statuses(sy, cr, units, ep).to_numpy()})
     ledger = pd.concat([ledger_sy, ledger_cr], ignore_index=True)
     ledger["kept"] = ledger["status"].str.startswith("cohort_")
