@@ -1,50 +1,55 @@
-"""Validation/read/write speed on a 5M-event platform log (tiny extract for the other tables)."""
-import sys, time, statistics, tempfile
+"""Speed of validate_tables, write_extract and read_extract on a synthetic district.
+
+    python bench/bench_validation.py [scale] [seed]
+
+The district comes from the package (``credit_recovery.simulate_district``);
+the default scale ``paper`` has the Milwaukee study's size (about 5 million
+platform events and 1.6 million course records). The baseline is one hash
+pass over the largest key (``platform_events.event_id``), so the ratio printed
+is comparable between machines; to compare two versions of the package, run
+this script with each on ``PYTHONPATH`` and compare the medians.
+"""
+import statistics
+import sys
+import tempfile
+import time
 from pathlib import Path
-import numpy as np, pandas as pd
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from extract_factory import tiny_extract
-from credit_recovery import validate_tables, read_extract, write_extract
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 5_000_000
-rng = np.random.default_rng(0)
-t = tiny_extract()
-ev0 = t["platform_events"]
-# online attempts and their students
-cr = t["course_records"]
-on = cr[cr.delivery == "online"][["course_record_id", "student_id"]].reset_index(drop=True)
-pick = rng.integers(0, len(on), N)
-kinds = np.array(["login", "logout", "click", "activity_completed", "quiz_submitted", "test_submitted"])
-k = kinds[rng.integers(0, 6, N)]
-score = np.where(np.isin(k, ["quiz_submitted", "test_submitted"]), rng.uniform(0, 100, N).round(1), np.nan)
-ev = pd.DataFrame({
-    "event_id": pd.array(np.arange(N), dtype="Int64"),
-    "student_id": on.student_id.to_numpy()[pick].astype(str),
-    "course_record_id": on.course_record_id.to_numpy()[pick].astype(str),
-    "timestamp": pd.Timestamp("2014-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 3e7, N), unit="s"),
-    "event_type": k, "score": score,
-}).astype({"student_id": "str", "course_record_id": "str", "event_type": "str", "timestamp": "datetime64[us, UTC]"})
-t["platform_events"] = ev
+from credit_recovery import read_extract, simulate_district, validate_tables, write_extract
 
-def med(f, reps=3):
-    ts = []
+
+def median_seconds(f, reps: int = 3) -> float:
+    times = []
     for _ in range(reps):
-        t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
-base = med(lambda: ev.duplicated(subset=["event_id"]))  # baseline: a single hash pass over the key
-val = med(lambda: validate_tables(t))
-print(f"events={N:,}  baseline duplicated(event_id) median {base:.2f}s")
-print(f"validate_tables median {val:.2f}s  ratio to baseline {val/base:.1f}x")
-with tempfile.TemporaryDirectory() as d:
-    w = med(lambda: write_extract(t, Path(d) / "x"), reps=1)
-    r = med(lambda: read_extract(Path(d) / "x"), reps=3)
-    size = (Path(d) / "x" / "platform_events.parquet").stat().st_size
-    back = read_extract(Path(d) / "x")
-    mem = back["platform_events"].memory_usage(deep=True).sum()
-    print(f"write_extract {w:.2f}s  read_extract(parquet) median {r:.2f}s  events parquet {size/1e6:.0f} MB, in memory {mem/1e6:.0f} MB")
-    tcsv = Path(d) / "csv"; tcsv.mkdir()
-    for n, df in t.items():
-        df.to_csv(tcsv / f"{n}.csv", index=False)
-    rc = med(lambda: read_extract(tcsv), reps=1)
-    print(f"read_extract(csv) {rc:.2f}s")
+
+def main(scale: str = "paper", seed: int = 0) -> None:
+    tables = simulate_district({"scale": scale, "seed": seed}).tables
+    ev = tables["platform_events"]
+    sizes = ", ".join(f"{k} {len(v):,}" for k, v in tables.items())
+    print(f"scale={scale} seed={seed}: {sizes}")
+    base = median_seconds(lambda: ev.duplicated(subset=["event_id"]))
+    val = median_seconds(lambda: validate_tables(tables))
+    print(f"baseline duplicated(event_id) median {base:.2f}s")
+    print(f"validate_tables median {val:.2f}s  ratio to baseline {val / base:.1f}x")
+    with tempfile.TemporaryDirectory() as d:
+        w = median_seconds(lambda: write_extract(tables, Path(d) / "x"), reps=1)
+        r = median_seconds(lambda: read_extract(Path(d) / "x"), reps=3)
+        size = (Path(d) / "x" / "platform_events.parquet").stat().st_size
+        mem = read_extract(Path(d) / "x")["platform_events"].memory_usage(deep=True).sum()
+        print(f"write_extract {w:.2f}s  read_extract(parquet) median {r:.2f}s  "
+              f"events parquet {size / 1e6:.0f} MB, in memory {mem / 1e6:.0f} MB")
+        csv = Path(d) / "csv"
+        csv.mkdir()
+        for name, df in tables.items():
+            df.to_csv(csv / f"{name}.csv", index=False)
+        rc = median_seconds(lambda: read_extract(csv), reps=1)
+        print(f"read_extract(csv) {rc:.2f}s")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "paper", int(sys.argv[2]) if len(sys.argv) > 2 else 0)

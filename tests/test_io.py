@@ -241,7 +241,7 @@ def test_unparseable_dates_bools_and_numbers(tmp_path):
                 min_size=1, max_size=12))
 def test_bool_parsing_property(values):
     from credit_recovery.data.contract import Column
-    from credit_recovery.data.checks import coerce_column
+    from credit_recovery.data.coercion import coerce_column
     out, bad = coerce_column(pd.Series(values, dtype="str"), Column("b", "bool", ""))
     norm = [v.strip().lower() for v in values]
     expect_bad = [v not in ("true", "false", "1", "0", "") for v in norm]
@@ -259,7 +259,7 @@ def test_bool_parsing_property(values):
 @given(st.lists(st.integers(min_value=-(2**63) + 1, max_value=2**63 - 1), min_size=1, max_size=20))
 def test_int_parsing_is_exact(values):
     from credit_recovery.data.contract import Column
-    from credit_recovery.data.checks import coerce_column
+    from credit_recovery.data.coercion import coerce_column
     out, bad = coerce_column(pd.Series([str(v) for v in values], dtype="str"), Column("i", "int", ""))
     assert not bad[0][0].any()
     assert out.tolist() == values

@@ -8,10 +8,15 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pandera.config import config_context as pandera_config
+from pandera.config import get_config_global as get_pandera_config
+from pandera.config import set_config as set_pandera_config
 
 from credit_recovery import DataValidationError, read_extract, validate_tables
 from credit_recovery.data.contract import TABLES
-from credit_recovery.data.checks import FAILURE_COLUMNS
+from credit_recovery.data.failures import FAILURE_COLUMNS, FailureCollector
+from credit_recovery.data.schemas import (NOT_EMPTY_RULE, allowed_rule, contract_schema, range_rule,
+                                          record_schema_failures)
 from extract_factory import tiny_extract
 from test_io import write_raw
 
@@ -272,3 +277,99 @@ def test_counts_match_planted_breakage(bad_events, dropped_students):
         ex = f[(f["column"] == "event_type") & f["rule"].str.startswith("must be one of")]["examples"].iloc[0]
         assert [int(m) for m in re.findall(r"row (\d+):", ex)] == [i + 1 for i in idx[:5]]
     assert rep.ok == (not idx and not expected_orphans and not ev["student_id"].isin(gone).any())
+
+
+# ---------------------------------------------------------------- the pandera schemas
+
+@pytest.mark.parametrize("name", list(TABLES))
+def test_schemas_are_generated_from_the_contract(name):
+    spec = TABLES[name]
+    schema = contract_schema(spec)
+    assert list(schema.columns) == spec.column_names
+    assert schema.unique == list(spec.key)
+    for col in spec.columns:
+        pcol = schema.columns[col.name]
+        assert pcol.nullable == col.nullable and pcol.required
+        errors = [c.error for c in pcol.checks]
+        expected = ([NOT_EMPTY_RULE] if col.dtype == "string" and not col.nullable else []) \
+            + ([allowed_rule(col)] if col.allowed is not None else []) \
+            + ([range_rule(col)] if col.min is not None or col.max is not None else [])
+        assert errors == expected, col.name
+
+
+def test_pandera_settings_cannot_turn_the_checks_off():
+    t = tiny_extract()
+    t["students"].loc[0, "gender"] = "female"
+    with pandera_config(validation_enabled=False, validation_depth="SCHEMA_ONLY"):
+        f = failures_of(t)
+    assert one(f, "students", "gender", "must be one of: F, M, X")["n_rows"] == 1
+
+
+@pytest.mark.filterwarnings("ignore:Re-registered pandera backends")
+def test_pandera_narwhals_backend_setting_is_restored_and_does_not_hide_duplicates():
+    t = tiny_extract()
+    t["students"] = pd.concat([t["students"], t["students"].iloc[[1]]], ignore_index=True)
+    set_pandera_config(use_narwhals_backend=True)
+    try:
+        f = failures_of(t)
+        assert get_pandera_config().use_narwhals_backend
+    finally:
+        set_pandera_config(use_narwhals_backend=False)
+    assert one(f, "students", "student_id", "duplicate key")["n_rows"] == 2
+
+
+def test_blank_text_counts_as_empty_where_a_value_is_required():
+    t = tiny_extract()
+    t["students"].loc[1, "gender"] = "  "
+    t["course_records"].loc[0, "course_name"] = ""
+    t["calendar"].loc[0, "description"] = " "  # nullable: a blank description is allowed
+    f = failures_of(t)
+    r = one(f, "course_records", "course_name", "must not be empty")
+    assert r["n_rows"] == 1 and r["examples"] == "row 1: course_record_id='C001', course_name=''"
+    assert one(f, "students", "gender", "must not be empty")["n_rows"] == 1
+    assert one(f, "students", "gender", "must be one of")["n_rows"] == 1
+    assert not (f["table"] == "calendar").any()
+
+
+def test_missing_key_values_are_reported_as_empty_not_as_duplicates():
+    t = tiny_extract()
+    t["course_records"].loc[[0, 1], "course_record_id"] = np.nan
+    t["student_years"].loc[[2, 3], "school_year"] = pd.NA  # S02 twice with an unknown year
+    t["mentors"] = pd.concat([t["mentors"], t["mentors"].iloc[[0]]], ignore_index=True)
+    f = failures_of(t)
+    assert one(f, "course_records", "course_record_id", "must not be empty")["n_rows"] == 2
+    assert one(f, "student_years", "school_year", "must not be empty")["n_rows"] == 2
+    assert one(f, "mentors", "mentor_id", "duplicate key")["n_rows"] == 2
+    assert f.loc[f["rule"].str.startswith("duplicate key"), "table"].tolist() == ["mentors"]
+
+
+def test_key_is_not_checked_on_a_partial_key():
+    t = tiny_extract()
+    t["student_years"] = t["student_years"].drop(columns=["school_year"])
+    f = failures_of(t)
+    one(f, "student_years", "school_year", "required column missing")
+    assert not f["rule"].str.startswith("duplicate key").any()
+
+
+def test_any_column_twice_is_reported_not_a_crash():
+    t = tiny_extract()
+    s = t["students"].assign(note="x")
+    t["students"] = pd.concat([s, s[["note", "gender"]]], axis=1)
+    f = failures_of(t)
+    assert one(f, "students", "note", "column appears more than once")["n_rows"] == 6
+    assert one(f, "students", "gender", "column appears more than once")["n_rows"] == 6
+    assert len(f) == 2
+
+
+def test_unforeseen_schema_failures_are_reported_as_they_come():
+    """A pandera failure the translation does not know is listed with pandera's words, not dropped."""
+    spec = TABLES["mentors"]
+    df = tiny_extract()["mentors"]
+    cases = pd.DataFrame({"column": ["school_id", None], "check": ["str_length(1, 3)", "made_up_check"],
+                          "failure_case": ["H1", "x"], "index": [1, None]})
+    out = FailureCollector()
+    record_schema_failures(cases, spec, df, lambda c: np.zeros(len(df), dtype=bool), out)
+    assert [(r["column"], r["rule"], r["n_rows"]) for r in out.rows] == [
+        ("school_id", "str_length(1, 3)", 1), ("", "made_up_check", 0)]
+    assert out.rows[0]["examples"] == "row 2: mentor_id='M2', school_id='H2'"
+    assert out.rows[1]["examples"] == "failure cases: x"

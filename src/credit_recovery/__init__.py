@@ -32,7 +32,7 @@ _EXPORTS: dict[str, str] = {
     "write_extract": "data.extract_io",
     "coerce_tables": "data.extract_io",
     "validate_tables": "data.checks",
-    "DataValidationError": "data.checks",
+    "DataValidationError": "data.failures",
     "ValidationReport": "data.checks",
     # cohort
     "build_cohort": "data.cohort",

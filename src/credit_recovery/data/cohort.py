@@ -159,27 +159,9 @@ def standardize_scores(student_years: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def build_cohort(tables: Mapping[str, pd.DataFrame]) -> CohortResult:
-    """Build the analytic cohort, the exclusion ledger and the flow counts.
-
-    Parameters
-    ----------
-    tables : mapping of DataFrame
-        Validated input tables (``students``, ``student_years``,
-        ``course_records``, ``mentors``).
-
-    Returns
-    -------
-    CohortResult
-    """
-    students = tables["students"]
+def _analysis_table(tables: Mapping[str, pd.DataFrame], units: pd.DataFrame, ep: pd.DataFrame) -> pd.DataFrame:
+    """One row per cohort unit: treatment, mentor, baseline covariates (year t) and outcomes (year t + 1)."""
     sy = tables["student_years"].copy()
-    cr = tables["course_records"]
-    mentors = tables["mentors"]
-    units = cohort_units(tables)
-    ep = _episodes(tables)
-
-    # ------------------------------------------------------------------ analysis table
     z = standardize_scores(sy)
     sy = sy.assign(math_z=z["math_z"], reading_z=z["reading_z"],
                    absence_rate=sy["days_absent"] / sy["days_enrolled"])
@@ -198,9 +180,9 @@ def build_cohort(tables: Mapping[str, pd.DataFrame]) -> CohortResult:
     c["online"] = (c["delivery"] == "online").astype(int)
     c = c.merge(base, on=["student_id", "baseline_year"], how="left", validate="one_to_one")
     c = c.merge(outc, on=["student_id", "school_year"], how="left", validate="one_to_one")
-    c = c.merge(students[["student_id", "gender", "race_ethnicity"]], on="student_id", how="left")
-    m = mentors.rename(columns={"instructionally_supportive": "mentor_supportive",
-                                "certified_subject": "mentor_certified_subject"})
+    c = c.merge(tables["students"][["student_id", "gender", "race_ethnicity"]], on="student_id", how="left")
+    m = tables["mentors"].rename(columns={"instructionally_supportive": "mentor_supportive",
+                                          "certified_subject": "mentor_certified_subject"})
     c = c.merge(m[["mentor_id", "mentor_supportive", "mentor_certified_subject"]], on="mentor_id", how="left")
     c["mentor_supportive"] = c["mentor_supportive"].astype("boolean")
     c["mentor_certified"] = (c["mentor_certified_subject"] == c["subject"]).where(c["mentor_id"].notna())
@@ -211,54 +193,55 @@ def build_cohort(tables: Mapping[str, pd.DataFrame]) -> CohortResult:
              "failed_term", "episode_courses", "grade", "gender", "race_ethnicity", "frl", "ell", "sped",
              "absence_rate_pre", "math_pre", "reading_pre", "gpa_pre", "credits_pre",
              "math", "reading", "credits", "gpa", "credit_recovered", "recovery_mark"]
-    cohort = c[order].sort_values(["school_year", "student_id"], kind="stable").reset_index(drop=True)
+    return c[order].sort_values(["school_year", "student_id"], kind="stable").reset_index(drop=True)
 
-    # ------------------------------------------------------------------ ledger: course records
+
+def _first_status(status: pd.Series, mask: pd.Series, value: str) -> pd.Series:
+    """``status`` with ``value`` where ``mask`` holds and no earlier rule gave a status."""
+    return status.mask(mask & (status == ""), value)
+
+
+def _course_statuses(cr: pd.DataFrame, units: pd.DataFrame, ep: pd.DataFrame) -> pd.Series:
+    """Ledger status of every course record (``COURSE_STATUSES``, first applicable rule wins)."""
     status = pd.Series("", index=cr.index, dtype=object)
     rid = cr["course_record_id"]
-    unit_failed = set(units["failed_record_id"])
-    unit_recovery = set(units["recovery_record_id"])
-    cohort_students = set(units["student_id"])
-    unit_year = units.set_index("student_id")["school_year"]
     is_orig = cr["attempt"] == "original"
     is_core = cr["subject"].isin(CORE_SUBJECTS)
-    recovered_ids = set(ep["failed_record_id"])
     ep_by_rec = ep.set_index("recovery_record_id")
     ep_by_failed = ep.drop_duplicates("failed_record_id").set_index("failed_record_id")
-
-    def assign(mask, value):
-        nonlocal status
-        mask = mask & (status == "")
-        status = status.mask(mask, value)
-
-    assign(rid.isin(unit_failed), "cohort_index_failure")
-    assign(rid.isin(unit_recovery), "cohort_index_recovery")
-    assign(is_orig & (cr["mark"] != "F"), "original_not_failed")
-    assign(is_orig & ~is_core, "failed_not_core")
-    assign(is_orig & ~rid.isin(recovered_ids), "failed_no_recovery_attempt")
+    status = _first_status(status, rid.isin(set(units["failed_record_id"])), "cohort_index_failure")
+    status = _first_status(status, rid.isin(set(units["recovery_record_id"])), "cohort_index_recovery")
+    status = _first_status(status, is_orig & (cr["mark"] != "F"), "original_not_failed")
+    status = _first_status(status, is_orig & ~is_core, "failed_not_core")
+    status = _first_status(status, is_orig & ~rid.isin(set(ep["failed_record_id"])), "failed_no_recovery_attempt")
     # recovery attempts (and their failed attempts) outside the cohort
     rec_following = rid.map(ep_by_rec["following_year"]).astype("boolean")
     rec_core = rid.map(ep_by_rec["core"]).astype("boolean")
     fail_following = rid.map(ep_by_failed["following_year"]).astype("boolean")
-    assign(~is_orig & (rec_core == False), "failed_not_core")  # noqa: E712
-    assign(~is_orig & (rec_following == False), "recovery_not_following_year")  # noqa: E712
-    assign(is_orig & (fail_following == False), "recovery_not_following_year")  # noqa: E712
-    in_cohort_student = cr["student_id"].isin(cohort_students)
-    yr_unit = cr["student_id"].map(unit_year)
+    status = _first_status(status, ~is_orig & (rec_core == False), "failed_not_core")  # noqa: E712
+    status = _first_status(status, ~is_orig & (rec_following == False), "recovery_not_following_year")  # noqa: E712
+    status = _first_status(status, is_orig & (fail_following == False), "recovery_not_following_year")  # noqa: E712
+    in_cohort_student = cr["student_id"].isin(set(units["student_id"]))
+    yr_unit = cr["student_id"].map(units.set_index("student_id")["school_year"])
     episode_year = np.where(is_orig, cr["school_year"] + 1, cr["school_year"])
-    assign(in_cohort_student & (episode_year > yr_unit), "later_episode_of_cohort_student")
-    assign(in_cohort_student & (episode_year == yr_unit), "secondary_course_in_episode")
+    status = _first_status(status, in_cohort_student & (episode_year > yr_unit), "later_episode_of_cohort_student")
+    status = _first_status(status, in_cohort_student & (episode_year == yr_unit), "secondary_course_in_episode")
     leftover = status == ""
     if leftover.any():  # pragma: no cover - a defect in the rules above
         raise AssertionError(f"{int(leftover.sum())} course records have no ledger status, e.g. "
                              f"{cr.loc[leftover, 'course_record_id'].head().tolist()}")
-    ledger_cr = pd.DataFrame({"table": "course_records", "record_id": rid.to_numpy(), "status": status.to_numpy()})
+    return status
 
-    # ------------------------------------------------------------------ ledger: student-years
+
+def _student_year_statuses(sy: pd.DataFrame, cr: pd.DataFrame, units: pd.DataFrame,
+                           ep: pd.DataFrame) -> pd.Series:
+    """Ledger status of every student-year (``STUDENT_YEAR_STATUSES``, first applicable rule wins)."""
     sy_status = pd.Series("", index=sy.index, dtype=object)
     key = list(zip(sy["student_id"], sy["school_year"]))
     base_keys = set(zip(units["student_id"], units["baseline_year"]))
     out_keys = set(zip(units["student_id"], units["school_year"]))
+    is_orig = cr["attempt"] == "original"
+    is_core = cr["subject"].isin(CORE_SUBJECTS)
     failed_core_students = set(cr.loc[is_orig & is_core & (cr["mark"] == "F"), "student_id"])
     attempted_students = set(ep["student_id"])
     sy_status[[k in base_keys for k in key]] = "cohort_baseline_year"
@@ -266,24 +249,37 @@ def build_cohort(tables: Mapping[str, pd.DataFrame]) -> CohortResult:
     sy_status[m] = "cohort_outcome_year"
     sid = sy["student_id"]
     for mask, value in (
-        (sid.isin(cohort_students), "other_year_of_cohort_student"),
+        (sid.isin(set(units["student_id"])), "other_year_of_cohort_student"),
         (~sid.isin(failed_core_students), "student_never_failed_core"),
         (~sid.isin(attempted_students), "student_never_attempted_recovery"),
         (pd.Series(True, index=sy.index), "student_no_eligible_episode"),
     ):
         sy_status[(sy_status == "") & mask] = value
-    ledger_sy = pd.DataFrame({"table": "student_years",
-                              "record_id": (sy["student_id"].astype(str) + ":" + sy["school_year"].astype(str)).to_numpy(),
-                              "status": sy_status.to_numpy()})
+    return sy_status
+
+
+def _ledger(tables: Mapping[str, pd.DataFrame], units: pd.DataFrame, ep: pd.DataFrame) -> pd.DataFrame:
+    """One row per student-year and course record: ``table, record_id, status, kept, reason``."""
+    sy, cr = tables["student_years"], tables["course_records"]
+    ledger_cr = pd.DataFrame({"table": "course_records", "record_id": cr["course_record_id"].to_numpy(),
+                              "status": _course_statuses(cr, units, ep).to_numpy()})
+    sy_id = sy["student_id"].astype(str) + ":" + sy["school_year"].astype(str)
+    ledger_sy = pd.DataFrame({"table": "student_years", "record_id": sy_id.to_numpy(),
+                              "status": _student_year_statuses(sy, cr, units, ep).to_numpy()})
     ledger = pd.concat([ledger_sy, ledger_cr], ignore_index=True)
     ledger["kept"] = ledger["status"].str.startswith("cohort_")
     ledger["reason"] = ledger["status"].map({**COURSE_STATUSES, **STUDENT_YEAR_STATUSES})
+    return ledger
 
-    # ------------------------------------------------------------------ flow
-    counts = ledger_cr["status"].value_counts()
-    n_orig_core_fail = int((is_orig & is_core & (cr["mark"] == "F")).sum())
+
+def _flow(cr: pd.DataFrame, ledger: pd.DataFrame, cohort: pd.DataFrame) -> pd.DataFrame:
+    """CONSORT-style flow from failed core course attempts to the online and classroom groups."""
+    course_status = ledger.loc[ledger["table"] == "course_records", "status"].reset_index(drop=True)
+    counts = course_status.value_counts()
+    failed_core = (cr["attempt"] == "original") & cr["subject"].isin(CORE_SUBJECTS) & (cr["mark"] == "F")
+    n_orig_core_fail = int(failed_core.sum())
     n_no_rec = int(counts.get("failed_no_recovery_attempt", 0))
-    failed_status = ledger_cr.loc[(is_orig & is_core & (cr["mark"] == "F")).to_numpy(), "status"].value_counts()
+    failed_status = course_status.loc[failed_core.to_numpy()].value_counts()
     n_not_following = int(failed_status.get("recovery_not_following_year", 0))
     n_later = int(failed_status.get("later_episode_of_cohort_student", 0))
     n_secondary = int(failed_status.get("secondary_course_in_episode", 0))
@@ -301,4 +297,24 @@ def build_cohort(tables: Mapping[str, pd.DataFrame]) -> CohortResult:
         {"step": "Classroom recovery", "n": int((1 - cohort["online"]).sum()), "excluded": 0, "reason": ""},
     ])
     assert flow.loc[2, "n"] - flow.loc[2, "excluded"] == n_units, "flow counts do not add up"
-    return CohortResult(cohort=cohort, ledger=ledger, flow=flow)
+    return flow
+
+
+def build_cohort(tables: Mapping[str, pd.DataFrame]) -> CohortResult:
+    """Build the analytic cohort, the exclusion ledger and the flow counts.
+
+    Parameters
+    ----------
+    tables : mapping of DataFrame
+        Validated input tables (``students``, ``student_years``,
+        ``course_records``, ``mentors``).
+
+    Returns
+    -------
+    CohortResult
+    """
+    units = cohort_units(tables)
+    ep = _episodes(tables)
+    cohort = _analysis_table(tables, units, ep)
+    ledger = _ledger(tables, units, ep)
+    return CohortResult(cohort=cohort, ledger=ledger, flow=_flow(tables["course_records"], ledger, cohort))

@@ -3,7 +3,9 @@ district) must provide, in machine-readable form.
 
 ``docs/data-contract.md`` is the human-readable version of this module and a
 test keeps the two in step. Validation (:func:`credit_recovery.validate_tables`)
-checks every rule stated here.
+checks every rule stated here; the per-table rules of each :class:`Column`
+(presence, nullability, allowed values, range) and the table's key are turned
+into pandera schemas by :mod:`credit_recovery.data.schemas`.
 
 Conventions
 -----------

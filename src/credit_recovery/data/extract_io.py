@@ -8,7 +8,7 @@ sub-directories such as ``school_year=2014/`` allowed). The optional
 :func:`read_extract` coerces every contract column to its contract dtype
 without guessing (CSV columns are read as text and then parsed); problems are
 collected over all tables and raised together as one
-:class:`~credit_recovery.data.checks.DataValidationError`. It does not check the
+:class:`~credit_recovery.data.failures.DataValidationError`. It does not check the
 contract's value rules: call :func:`credit_recovery.validate_tables` on the
 result.
 
@@ -33,7 +33,8 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from credit_recovery.data.contract import TABLES, Table
-from credit_recovery.data.checks import DataValidationError, _Collector, coerce_table
+from credit_recovery.data.coercion import coerce_table
+from credit_recovery.data.failures import DataValidationError, FailureCollector
 
 __all__ = ["read_extract", "write_extract", "coerce_tables", "ROW_GROUP_SIZE"]
 
@@ -187,7 +188,7 @@ def read_extract(folder: str | os.PathLike) -> dict[str, pd.DataFrame]:
     converted to UTC.
     """
     folder = Path(folder)
-    out = _Collector()
+    out = FailureCollector()
     tables: dict[str, pd.DataFrame] = {}
     if not folder.is_dir():
         out.add("*", "", f"extract folder not found: {folder}")
@@ -224,7 +225,7 @@ def coerce_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]
 
     Raises :class:`DataValidationError` if a value does not parse.
     """
-    out = _Collector()
+    out = FailureCollector()
     res = {}
     for name, df in tables.items():
         spec = TABLES.get(name)
