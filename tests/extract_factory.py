@@ -116,3 +116,13 @@ def tiny_extract() -> dict[str, pd.DataFrame]:
     tables = coerce_tables(raw)
     return {name: df.sort_values(list(TABLES[name].key), kind="stable").reset_index(drop=True)
             for name, df in tables.items()}
+
+
+def write_raw(tables: dict[str, pd.DataFrame], folder, fmt: str) -> None:
+    """Write tables as-is (no coercion), so broken values reach the reader."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        if fmt == "csv":
+            df.to_csv(folder / f"{name}.csv", index=False)
+        else:
+            df.to_parquet(folder / f"{name}.parquet", index=False)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,69 @@ def test_the_rule_catches_an_upward_import(tmp_path):
     planted.write_text("from credit_recovery.reporting.figures import forest_plot\n")
     (line, module, names), = _package_imports(planted)
     assert LAYER_OF[module.split(".")[1]] > LAYER_OF["shared"]
+
+
+def _private_imports(path: Path) -> list[str]:
+    return [f"line {line}: {module}.{name}" for line, module, names in _package_imports(path)
+            for name in names if name.startswith("_")]
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: p.relative_to(PKG).as_posix())
+def test_no_module_imports_another_modules_private_names(path):
+    assert not _private_imports(path)
+
+
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 100
+
+
+def _function_lengths(path: Path) -> list[tuple[int, str]]:
+    """(lines, qualified name) of every function: from its first decorator or ``def`` to its last line,
+    docstring included."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            out.append((node.end_lineno - start + 1, node.name))
+    return out
+
+
+@pytest.mark.parametrize("path", sorted(PKG.rglob("*.py")), ids=lambda p: p.relative_to(PKG).as_posix())
+def test_modules_and_functions_stay_small(path):
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{lines} lines; split the module by meaning"
+    long = [f"{name} ({n} lines)" for n, name in _function_lengths(path) if n > MAX_FUNCTION_LINES]
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+def test_the_size_rule_catches_a_long_function(tmp_path):
+    planted = tmp_path / "long.py"
+    planted.write_text("def f():\n" + "    x = 1\n" * MAX_FUNCTION_LINES)
+    assert _function_lengths(planted) == [(MAX_FUNCTION_LINES + 1, "f")]
+
+
+TESTS = Path(__file__).resolve().parent
+BENCH = TESTS.parent / "bench"
+
+
+def _imported_top_names(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            # code run in a subprocess from a string: "from test_x import ..."
+            names |= set(re.findall(r"^\s*(?:from|import)\s+(test_\w+|conftest)\b", node.value, flags=re.M))
+    return names
+
+
+def test_no_test_module_imports_another_and_benchmarks_import_only_the_package():
+    test_modules = {p.stem for p in TESTS.glob("test_*.py")} | {"conftest", "tests"}
+    helpers = {p.stem for p in TESTS.glob("*.py")}  # helper modules of the tests, not test modules
+    bad = [f"{p.name} imports {sorted(_imported_top_names(p) & test_modules)}"
+           for p in sorted(TESTS.glob("*.py")) if _imported_top_names(p) & test_modules]
+    bad += [f"bench/{p.name} imports {sorted(_imported_top_names(p) & (helpers | {'tests'}))}"
+            for p in sorted(BENCH.glob("*.py")) if _imported_top_names(p) & (helpers | {"tests"})]
+    assert not bad, "\n".join(bad)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -12,18 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credit_recovery import DataValidationError, read_extract, validate_tables, write_extract
-from credit_recovery.data.contract import TABLES
-from extract_factory import tiny_extract
-
-
-def write_raw(tables: dict[str, pd.DataFrame], folder, fmt: str) -> None:
-    """Write tables as-is (no coercion), so broken values reach the reader."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, df in tables.items():
-        if fmt == "csv":
-            df.to_csv(folder / f"{name}.csv", index=False)
-        else:
-            df.to_parquet(folder / f"{name}.parquet", index=False)
+from extract_factory import tiny_extract, write_raw
 
 
 def assert_extract_equal(a: dict, b: dict) -> None:

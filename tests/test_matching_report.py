@@ -1,6 +1,4 @@
-import numpy as np
 import pandas as pd
-import pytest
 from hypothesis import given, settings, strategies as st
 
 from credit_recovery.design.diagnostics import balance_gate, common_support, matched_weights

@@ -154,7 +154,6 @@ def test_flow_diagram_accepts_markers_and_checks_arithmetic(tmp_path):
 def test_styled_figures_leave_global_rcparams_alone():
     """Figure builders use the house style without leaking it (a leak made later saves differ by process)."""
     import matplotlib as mpl
-    import pandas as pd
 
     from credit_recovery.shared.style import styled
 

@@ -17,8 +17,7 @@ from credit_recovery.data.contract import TABLES
 from credit_recovery.data.failures import FAILURE_COLUMNS, FailureCollector
 from credit_recovery.data.schemas import (NOT_EMPTY_RULE, allowed_rule, contract_schema, range_rule,
                                           record_schema_failures)
-from extract_factory import tiny_extract
-from test_io import write_raw
+from extract_factory import tiny_extract, write_raw
 
 
 def failures_of(tables) -> pd.DataFrame:
