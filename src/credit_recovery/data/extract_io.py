@@ -25,7 +25,6 @@ import uuid
 from pathlib import Path
 from typing import Mapping
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
