@@ -138,3 +138,33 @@ def test_no_test_module_imports_another_and_benchmarks_import_only_the_package()
     bad += [f"bench/{p.name} imports {sorted(_imported_top_names(p) & (helpers | {'tests'}))}"
             for p in sorted(BENCH.glob("*.py")) if _imported_top_names(p) & (helpers | {"tests"})]
     assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: p.relative_to(PKG).as_posix())
+def test_imports_sit_at_the_top_of_the_module(path):
+    inside = [f"line {n.lineno}" for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+              if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+              for n in ast.walk(fn) if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert not inside, f"imports inside functions: {inside}"
+
+
+WORKFLOW = TESTS.parent / "workflow"
+
+
+def test_rule_lists_name_rules_that_exist_and_scripts_are_named_after_their_rule():
+    rules = {}
+    for smk in sorted((WORKFLOW / "rules").glob("*.smk")):
+        text = smk.read_text(encoding="utf-8")
+        for m in re.finditer(r"^(?:rule|checkpoint) (\w+):(.*?)(?=^(?:rule|checkpoint) |\Z)", text, flags=re.M | re.S):
+            script = re.search(r'script:\s*"\.\./scripts/(\w+)\.py"', m.group(2))
+            rules[m.group(1)] = script.group(1) if script else None
+    common = (WORKFLOW / "rules" / "common.smk").read_text(encoding="utf-8")
+    for name in ("ON_DEMAND_RULES", "REPORT_RULES"):
+        listed = re.findall(r'"(\w+)"', re.search(rf"^{name} = \[(.*?)\]", common, flags=re.M).group(1))
+        assert set(listed) <= set(rules), f"{name} names rules that do not exist: {set(listed) - set(rules)}"
+    # one script per rule, named after it (brief and appendix share the notebook renderer)
+    shared = {"brief": "render_notebook", "appendix": "render_notebook"}
+    wrong = {r: s for r, s in rules.items() if s is not None and s != shared.get(r, r)}
+    assert not wrong, f"scripts not named after their rule: {wrong}"
+    unused = {p.stem for p in (WORKFLOW / "scripts").glob("*.py")} - set(rules.values())
+    assert not unused, f"scripts no rule runs: {unused}"
