@@ -24,7 +24,10 @@ def test_section_defaults_come_from_the_schema_and_equal_config_yaml():
 
     config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
     for section in schema()["properties"]:
-        assert defaults(section) == config.get(section, defaults(section)), section
+        given = config.get(section, {})
+        assert given, f"config.yaml has no {section} section"
+        for key, value in given.items():
+            assert defaults(section)[key] == value, f"{section}.{key}"
     assert defaults("simulation")["effects"]["ocr_math"] == -0.20
     assert allowed_values("models")["cov_type"] == ("wild", "clustered", "cr2")
 

@@ -56,21 +56,10 @@ def test_default_config_validates_and_equals_schema_defaults():
             continue
         value = config
         for part in path.split(".")[1:]:
-            value = value.get(part, node["default"]) if isinstance(value, dict) else None
+            value = value.get(part, {}) if isinstance(value, dict) else None
+        if value == {}:
+            continue  # not set in config.yaml: the schema default applies
         assert value == node["default"], f"{path}: config.yaml has {value!r}, schema default {node['default']!r}"
-
-
-def test_simulation_defaults_match_schema():
-    from credit_recovery.synthetic.settings import DEFAULTS
-
-    schema = yaml.safe_load((REPO / "src/credit_recovery/shared/config.schema.yaml").read_text())
-    sim = schema["properties"]["simulation"]["properties"]
-    for key, value in DEFAULTS.items():
-        if key == "effects":
-            for k, v in value.items():
-                assert sim["effects"]["properties"][k]["default"] == v, k
-        else:
-            assert sim[key]["default"] == value, key
 
 
 @pytest.mark.parametrize("name", credit_recovery.__all__)
