@@ -442,7 +442,7 @@ def test_sql_builders_are_usable_directly():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"output": "polars"}, r"output='polars' is not allowed; choose one of \['pandas', 'arrow', 'relation'\]"),
+    ({"output": "polars"}, r"output='polars' is not allowed; allowed values are \['pandas', 'arrow', 'relation'\]"),
     ({"session_gap_minutes": 0}, "session_gap_minutes"),
     ({"session_gap_minutes": 2000}, "session_gap_minutes"),
     ({"idle_threshold_minutes": 31}, "idle_threshold_minutes"),

@@ -105,7 +105,7 @@ def test_missing_minutes_per_activity_is_worst_value(data):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"method": "lca"}, r"method='lca' is not allowed; choose one of \['gmm', 'kmeans'\]"),
+    ({"method": "lca"}, r"method='lca' is not allowed; allowed values are \['gmm', 'kmeans'\]"),
     ({"n_types": 9, "k_range": [2, 3]}, "n_types"),
     ({"columns": ["nope"]}, "nope"),
 ])

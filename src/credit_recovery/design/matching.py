@@ -18,17 +18,12 @@ import numpy as np
 import pandas as pd
 
 from credit_recovery.design.nearest import UNMATCHED_REASONS, greedy_nn
+from credit_recovery.shared.config import check_choice
 
 __all__ = ["match", "MatchResult", "ORDERS", "UNMATCHED_REASONS"]
 
 #: Allowed values of ``order``.
 ORDERS: tuple[str, ...] = ("largest", "smallest", "data", "random")
-
-
-def _check_option(name: str, value: Any, allowed: Sequence[Any]) -> Any:
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not allowed; allowed values are {list(allowed)}")
-    return value
 
 
 @dataclass
@@ -127,7 +122,7 @@ def _strata_codes(data: pd.DataFrame, exact: str | Sequence[str] | None) -> np.n
 def _check_arguments(data: pd.DataFrame, treatment: str, *, order: str, ratio: Any,
                      caliper: float | None) -> np.ndarray:
     """Check the options, the index and the treatment column of :func:`match`; the treated units as a mask."""
-    _check_option("order", order, ORDERS)
+    check_choice("order", order, ORDERS)
     if not isinstance(ratio, (int, np.integer)) or isinstance(ratio, bool) or ratio < 1:
         raise ValueError(f"ratio must be a positive integer, got {ratio!r}")
     if caliper is not None and not (np.isfinite(caliper) and caliper > 0):

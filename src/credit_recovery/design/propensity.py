@@ -15,6 +15,7 @@ import pandas as pd
 from statsmodels.genmod import families
 from statsmodels.genmod.generalized_linear_model import GLM
 
+from credit_recovery.shared.config import check_choice
 from credit_recovery.shared.model_matrix import design_matrix
 
 __all__ = [
@@ -46,12 +47,6 @@ class SeparationWarning(UserWarning):
 
 class PropensityConvergenceWarning(UserWarning):
     """The IRLS iterations did not converge within ``maxiter``."""
-
-
-def _check_option(name: str, value: str, allowed: Sequence[str]) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not allowed; allowed values are {list(allowed)}")
-    return value
 
 
 @dataclass
@@ -217,7 +212,7 @@ def fit_propensity(
     ``glm(treat ~ ..., family = binomial(link))``. The propensity score is
     :math:`\\hat e_i = F(x_i'\\hat\\beta)`.
     """
-    _check_option("link", link, _LINKS)
+    check_choice("link", link, _LINKS)
     tv = _treatment_values(data, treatment)
     X = _checked_design(data, covariates)
     fam_link = families.links.Logit() if link == "logit" else families.links.Probit()

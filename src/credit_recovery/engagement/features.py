@@ -13,9 +13,9 @@ from typing import Any, Mapping
 import duckdb
 import pandas as pd
 
+from credit_recovery.shared.config import check_choice
 from credit_recovery.engagement.connection import OUTPUTS, connect, query_result, register_table
-from credit_recovery.engagement.options import (OPTION_DEFAULTS, EngagementConfig, check_choice,
-                                                resolve_engagement_options)
+from credit_recovery.engagement.options import OPTION_DEFAULTS, EngagementConfig, resolve_engagement_options
 from credit_recovery.engagement.sessions import SESSION_COLUMNS
 
 __all__ = ["FEATURE_COLUMNS", "features_sql", "engagement_features", "course_features"]

@@ -14,14 +14,14 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from credit_recovery.shared.config import allowed_values, defaults, resolve_options
 
-__all__ = ["OPTION_DEFAULTS", "TYPOLOGY_METHODS", "SCHOOL_WEEKDAYS", "US_PER_MINUTE", "check_choice",
+__all__ = ["OPTION_DEFAULTS", "TYPOLOGY_METHODS", "SCHOOL_WEEKDAYS", "US_PER_MINUTE",
            "resolve_engagement_options", "EngagementConfig"]
 
 #: The ``engagement`` section's defaults from the config schema (read-only).
@@ -33,12 +33,6 @@ SCHOOL_WEEKDAYS: tuple[int, ...] = (0, 1, 2, 3, 4)
 #: Microseconds per minute (session times are computed in integer microseconds).
 US_PER_MINUTE = 60_000_000
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-
-
-def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> None:
-    """Raise ``ValueError`` naming ``name`` and the allowed values when ``value`` is not one of them."""
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not allowed; choose one of {list(allowed)}")
 
 
 def resolve_engagement_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -36,9 +36,10 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from credit_recovery.shared.config import check_choice
 from credit_recovery.engagement.connection import OUTPUTS, connect, query_result, register_table, relation_to_pandas
 from credit_recovery.engagement.options import (OPTION_DEFAULTS, SCHOOL_WEEKDAYS, US_PER_MINUTE, EngagementConfig,
-                                                check_choice, resolve_engagement_options)
+                                                resolve_engagement_options)
 
 __all__ = [
     "SESSION_COLUMNS",

@@ -20,8 +20,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 
-from credit_recovery.engagement.options import (OPTION_DEFAULTS, TYPOLOGY_METHODS, check_choice,
-                                                resolve_engagement_options)
+from credit_recovery.shared.config import check_choice
+from credit_recovery.engagement.options import OPTION_DEFAULTS, TYPOLOGY_METHODS, resolve_engagement_options
 
 __all__ = ["TYPE_NAMES", "DEFAULT_TYPOLOGY_FEATURES", "TypologyResult", "fit_typology", "typology_tables"]
 

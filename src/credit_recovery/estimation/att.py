@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
+from credit_recovery.shared.config import check_choice
 from credit_recovery.shared.model_matrix import design_matrix
 
 __all__ = ["estimate_att", "COV_TYPES", "RankDeficientError"]
@@ -24,11 +25,6 @@ COV_TYPES: tuple[str, ...] = ("CR1", "HC3", "HC1")
 class RankDeficientError(ValueError):
     """The outcome model's (weighted) design is rank deficient in the matched sample, e.g. a
     covariate level only among the treated or the controls of a tiny sample."""
-
-
-def _check_option(name: str, value: object, allowed: Sequence[object]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not allowed; allowed values are {list(allowed)}")
 
 
 def _vcov(X, y, w, beta, cov_type, clusters):
@@ -147,7 +143,7 @@ def estimate_att(
     """
     if cov_type is None:
         cov_type = "HC3" if replace else "CR1"
-    _check_option("cov_type", cov_type, COV_TYPES)
+    check_choice("cov_type", cov_type, COV_TYPES)
     df, y, t, w, clusters = _matched_arrays(matched_data, outcome, treatment, weights,
                                             subclass if cov_type == "CR1" else None)
     X, g, estimator = _outcome_design(df, t, w, covariates)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import copy
 import functools
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import yaml
 
-__all__ = ["schema", "section_schema", "defaults", "allowed_values", "resolve_options"]
+__all__ = ["schema", "section_schema", "defaults", "allowed_values", "resolve_options", "check_choice"]
 
 SCHEMA_FILE = "config.schema.yaml"
 
@@ -82,3 +82,10 @@ def resolve_options(section: str, options: Mapping[str, Any] | None = None, *,
         if out[k] not in values:
             raise ValueError(f"{section}.{k}={out[k]!r} is not allowed; allowed values are {list(values)}")
     return out
+
+
+def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
+    """``value`` if it is one of ``allowed``; else ``ValueError`` naming ``name`` and the allowed values."""
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not allowed; allowed values are {list(allowed)}")
+    return value
