@@ -23,7 +23,7 @@ __all__ = ["draw_schools", "draw_students", "draw_student_years", "draw_mentors"
 def draw_schools(w: World) -> None:
     """Schools, their staggered roll-out years and school effects."""
     rng = w.rng
-    n = int(w.scale["n_schools"])
+    n = w.n_schools
     w.school_ids = np.array([f"SCH{i + 1:02d}" for i in range(n)])
     # staggered roll-out of online credit recovery: first online courses in these years
     span = max(1, min(4, len(w.years) - 3))

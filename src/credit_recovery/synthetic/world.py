@@ -6,6 +6,10 @@ The synthetic district is drawn in stages (:mod:`~credit_recovery.synthetic.popu
 :mod:`~credit_recovery.synthetic.assembly`) that all draw from :attr:`World.rng`, in
 the order :func:`credit_recovery.synthetic.generator.simulate_district` calls them: the
 same seed gives the same district only as long as that order is kept.
+
+The scenario knobs (``school_shocks``, ``attrition``, ``mentor_selection``) draw from their own
+generators, :meth:`World.knob_rng`, derived from the seed, and only when they are on, so a
+district with every knob off is the same draw for draw as one drawn without knobs.
 """
 from __future__ import annotations
 
@@ -16,7 +20,10 @@ import pandas as pd
 
 from credit_recovery.synthetic.settings import SCALES
 
-__all__ = ["World"]
+__all__ = ["World", "KNOB_STREAMS"]
+
+#: Stream numbers of the scenario knobs' own random generators (:meth:`World.knob_rng`).
+KNOB_STREAMS = {"attrition": 1, "school_shocks": 2, "mentor_selection": 3}
 
 
 class World:
@@ -25,7 +32,8 @@ class World:
     Set on construction: ``settings`` (resolved), ``engagement`` (the
     sessionization definitions), ``scale`` (the size preset), ``rng``,
     ``gamma`` (strength of the unobserved confounder), ``effects`` (the planted
-    effects), ``first_year`` and ``years`` (the observed school years).
+    effects), ``first_year`` and ``years`` (the observed school years) and
+    ``n_schools`` (``simulation.n_schools``, else the preset's).
 
     Filled by the stages, in order:
 
@@ -72,3 +80,13 @@ class World:
         self.effects = settings["effects"]
         self.first_year = int(settings["first_year"])
         self.years = list(range(self.first_year, self.first_year + int(settings["n_years"])))
+        n_schools = settings.get("n_schools")
+        self.n_schools = int(self.scale["n_schools"] if n_schools is None else n_schools)
+
+    def knob_rng(self, knob: int) -> np.random.Generator:
+        """A random generator of its own for scenario knob number ``knob`` (see :data:`KNOB_STREAMS`).
+
+        Derived from the seed and the knob, independent of :attr:`rng`: drawing from it leaves the
+        main stream, and so every other part of the district, untouched.
+        """
+        return np.random.default_rng([int(self.settings["seed"]), int(knob)])
