@@ -63,3 +63,49 @@ def test_n_schools_sets_the_number_of_schools(n):
     assert sim.tables["student_years"]["school_id"].nunique() == n
     assert sim.tables["mentors"]["school_id"].nunique() == n
     assert len(sim.settings["rollout_year"]) == n
+
+
+# ---- 2. attrition ----------------------------------------------------------------------------------
+
+def _cohort(sim):
+    from credit_recovery import build_cohort
+
+    return build_cohort(sim.tables).cohort
+
+
+@pytest.fixture(scope="module")
+def attrition_pair():
+    cfg = {"scale": "small", "seed": 21}
+    return (simulate_district(cfg),
+            simulate_district({**cfg, "attrition": {"base": 0.15, "online_extra": 0.2}}))
+
+
+def test_attrition_missing_rates_by_arm_match_the_stated_ones(attrition_pair):
+    plain, lossy = attrition_pair
+    assert _cohort(plain)["gpa"].isna().mean() < 0.01  # without attrition GPA is (almost) never missing
+    c = _cohort(lossy)
+    for online, p in ((0, 0.15), (1, 0.35)):
+        arm = c.loc[c["online"] == online, "gpa"]
+        se = np.sqrt(p * (1 - p) / len(arm))
+        assert abs(arm.isna().mean() - p) < 4 * se + 0.01, (online, arm.isna().mean())
+    # scores are lost together with GPA
+    assert c.loc[c["gpa"].isna(), "math"].isna().all()
+    assert c["math"].isna().mean() > _cohort(plain)["math"].isna().mean() + 0.15
+
+
+def test_attrition_leaves_the_units_and_their_effects_alone(attrition_pair):
+    """Potential outcomes are defined for every unit: attrition hides outcomes, it does not change effects.
+
+    Credits, GPA and credit recovery effects are identical; score effects are in SD units of the
+    observed grade-by-year distribution, which attrition thins, so they move by rounding only.
+    """
+    plain, lossy = attrition_pair
+    a, b = plain.unit_effects, lossy.unit_effects
+    assert a["in_cohort"].equals(b["in_cohort"])
+    for col in ("ocr_credits", "ocr_gpa", "ocr_credit_recovered", "y0_gpa", "y1_credits"):
+        pd.testing.assert_series_equal(a[col], b[col])
+    np.testing.assert_allclose(a["ocr_math"], b["ocr_math"], atol=0.02)
+    ta = {t["estimand_id"]: t["value"] for t in plain.truth}
+    tb = {t["estimand_id"]: t["value"] for t in lossy.truth}
+    assert tb["ocr_math"] == pytest.approx(ta["ocr_math"], abs=0.005)
+    assert tb["ocr_credits"] == ta["ocr_credits"]

@@ -19,6 +19,7 @@ import pandas as pd
 
 from credit_recovery.synthetic.courses import nanmean_rows
 from credit_recovery.synthetic.events import USER_TYPES
+from credit_recovery.synthetic.knobs import attrition_mask
 from credit_recovery.synthetic.world import World
 
 __all__ = ["scale_score", "score_effects", "observed_student_years", "unit_effects"]
@@ -51,7 +52,8 @@ def observed_student_years(w: World, rec: pd.DataFrame, recovered: np.ndarray,
     ``rec`` holds the recovery attempts (``sy_next``), ``recovered`` whether
     each recovered its course, ``tau`` the :func:`score_effects`. The second
     value holds ``z_math``, ``z_read`` (with the online takers' effects),
-    ``math_obs``, ``read_obs``, ``credits_obs`` and ``gpa_rounded``.
+    ``math_obs``, ``read_obs`` (after attrition), ``credits_obs`` and
+    ``gpa_rounded`` (before attrition: the potential outcome of the observed treatment).
     """
     sy, st, ep = w.student_years, w.students, w.episodes
     n_sy = len(sy)
@@ -72,12 +74,17 @@ def observed_student_years(w: World, rec: pd.DataFrame, recovered: np.ndarray,
     math_obs = np.where(sy["math_missing"], np.nan, scale_score(z_math))
     read_obs = np.where(sy["read_missing"], np.nan, scale_score(z_read))
     gpa_rounded = np.round(np.clip(gpa_obs, 0, 4), 2)
+    gpa_reported = gpa_rounded
+    lost = attrition_mask(w)
+    if lost is not None:  # attrition: the recovery year's scores and GPA are not observed
+        math_obs, read_obs = np.where(lost, np.nan, math_obs), np.where(lost, np.nan, read_obs)
+        gpa_reported = np.where(lost, np.nan, gpa_rounded)
     student_years = pd.DataFrame({
         "student_id": sy_student, "school_year": sy["school_year"].to_numpy(),
         "school_id": w.school_ids[sy_school_idx], "grade": sy["grade"].to_numpy(),
         "frl": sy["frl"].to_numpy(bool), "ell": sy["ell"].to_numpy(bool), "sped": sy["sped"].to_numpy(bool),
         "days_enrolled": sy["days_enrolled"].to_numpy(), "days_absent": sy["days_absent"].to_numpy(),
-        "math_score": math_obs, "reading_score": read_obs, "gpa": gpa_rounded,
+        "math_score": math_obs, "reading_score": read_obs, "gpa": gpa_reported,
         "credits_earned": credits_obs,
     })
     observed = {"z_math": z_math, "z_read": z_read, "math_obs": math_obs, "read_obs": read_obs,
