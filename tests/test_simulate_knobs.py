@@ -109,3 +109,38 @@ def test_attrition_leaves_the_units_and_their_effects_alone(attrition_pair):
     tb = {t["estimand_id"]: t["value"] for t in lossy.truth}
     assert tb["ocr_math"] == pytest.approx(ta["ocr_math"], abs=0.005)
     assert tb["ocr_credits"] == ta["ocr_credits"]
+
+
+# ---- 3. school shocks ------------------------------------------------------------------------------
+
+def _icc(values: pd.Series, groups: pd.Series) -> float:
+    """One-way ANOVA intra-class correlation of ``values`` within ``groups``."""
+    d = pd.DataFrame({"v": values, "g": groups}).dropna()
+    k = d.groupby("g")["v"].agg(["mean", "var", "size"])
+    n0 = (len(d) - (k["size"] ** 2).sum() / len(d)) / (len(k) - 1)
+    msb = (k["size"] * (k["mean"] - d["v"].mean()) ** 2).sum() / (len(k) - 1)
+    msw = ((k["size"] - 1) * k["var"]).sum() / (len(d) - len(k))
+    return float((msb - msw) / (msb + (n0 - 1) * msw))
+
+
+def _takeup_sd(sim) -> float:
+    """SD across schools of the online share among cohort units once the school offers online recovery."""
+    c = _cohort(sim)
+    roll = c["school_id"].map(sim.settings["rollout_year"])
+    return float(c[c["school_year"] >= roll].groupby("school_id")["online"].mean().std())
+
+
+def test_school_shocks_raise_the_intra_school_correlation_and_take_up_variation():
+    cfg = {"scale": "small", "seed": 31, "n_schools": 20}
+    plain = simulate_district(cfg)
+    shocked = simulate_district({**cfg, "school_shocks": {"school_sd": 0.8, "school_year_sd": 0.3}})
+    c0, c1 = _cohort(plain), _cohort(shocked)
+    icc0, icc1 = _icc(c0["math"], c0["school_id"]), _icc(c1["math"], c1["school_id"])
+    assert icc1 > icc0 + 0.08, (icc0, icc1)
+    assert _takeup_sd(shocked) > _takeup_sd(plain) + 0.04
+    # the truth stays the mean unit effect over the online cohort units (in SD units of the observed,
+    # now wider, score distribution: so smaller in magnitude than the planted latent -0.20)
+    ue = shocked.unit_effects
+    truth = {t["estimand_id"]: t["value"] for t in shocked.truth}
+    assert truth["ocr_math"] == pytest.approx(ue.loc[ue["in_cohort"] & ue["online"], "ocr_math"].mean(), abs=1e-12)
+    assert -0.20 < truth["ocr_math"] < -0.12

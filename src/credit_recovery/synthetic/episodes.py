@@ -17,6 +17,7 @@ import pandas as pd
 from scipy.special import expit
 
 from credit_recovery.synthetic.courses import CORE_SLOTS, SUBJECT_SLOTS, credits_regular, gpa_points
+from credit_recovery.synthetic.knobs import school_shock
 from credit_recovery.synthetic.world import World
 
 __all__ = ["episodes_for_year"]
@@ -101,6 +102,8 @@ def _choose_online(w: World, y: int, r: dict[str, np.ndarray], school_idx: np.nd
            + 4.0 * (absr - 0.15) - 0.5 * (gpa_prev - 1.5) - 0.12 * (credits_prev - 4.5)
            + 0.4 * (race == "Black") - 0.5 * sy["ell"].to_numpy()[cand] - 0.45 * sy["sped"].to_numpy()[cand]
            + w.gamma * st["U"].to_numpy()[sti])
+    if w.takeup_shock is not None:  # school and school-by-year take-up shocks
+        lin = lin + school_shock(w, w.takeup_shock, school_idx, np.full(n, y))
     return available & (w.rng.random(n) < expit(lin))
 
 

@@ -63,6 +63,7 @@ from credit_recovery.synthetic.assembly import (contract_tables, course_records,
                                                 recovery_attempts, recovery_records)
 from credit_recovery.synthetic.courses import draw_course_latents, marks_for_year, regular_course_records
 from credit_recovery.synthetic.episodes import episodes_for_year
+from credit_recovery.synthetic.knobs import draw_school_shocks
 from credit_recovery.synthetic.outcomes import episode_outcomes, recovery_potential_outcomes
 from credit_recovery.synthetic.planted_truth import planted_truth, planted_types
 from credit_recovery.synthetic.population import draw_mentors, draw_schools, draw_student_years, draw_students
@@ -147,6 +148,7 @@ def _draw_years(w: World) -> None:
     because an online taker's other courses of the recovery year shift.
     """
     draw_schools(w)
+    draw_school_shocks(w)  # its own random stream; nothing when off
     draw_students(w)
     draw_student_years(w)
     draw_mentors(w)

@@ -6,6 +6,10 @@ and is drawn only when the knob is on. The knobs are documented in ``docs/synthe
 
 * ``attrition``: an episode's recovery-year test scores and GPA are missing with probability
   ``base + online_extra·D`` (:func:`attrition_mask`).
+* ``school_shocks``: a school shock (SD ``school_sd``) plus a school-by-year shock (SD
+  ``school_year_sd``) raises every student-year's outcomes (test z-scores and recovery log-odds by
+  the shock, course performance by ``PERF_SD`` times it); an independent pair of shocks of the
+  same SDs raises the log-odds of online take-up (:func:`draw_school_shocks`, :func:`school_shock`).
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import numpy as np
 
 from credit_recovery.synthetic.world import KNOB_STREAMS, World
 
-__all__ = ["attrition_mask"]
+__all__ = ["attrition_mask", "draw_school_shocks", "school_shock"]
 
 
 def attrition_mask(w: World) -> np.ndarray | None:
@@ -32,3 +36,26 @@ def attrition_mask(w: World) -> np.ndarray | None:
     lost = np.zeros(len(w.student_years), dtype=bool)
     lost[ep["sy_next"].to_numpy()[lost_ep]] = True
     return lost
+
+
+def draw_school_shocks(w: World) -> None:
+    """Set ``w.outcome_shock`` and ``w.takeup_shock`` (school × year arrays), or ``None`` when the knob is off.
+
+    Each is a school shock ``N(0, school_sd²)`` plus a school-by-year shock
+    ``N(0, school_year_sd²)``; the two are independent, so school shocks cluster
+    outcomes and take-up without confounding them.
+    """
+    cfg = w.settings["school_shocks"]
+    school_sd, year_sd = float(cfg["school_sd"]), float(cfg["school_year_sd"])
+    w.outcome_shock = w.takeup_shock = None
+    if school_sd == 0 and year_sd == 0:
+        return
+    rng = w.knob_rng(KNOB_STREAMS["school_shocks"])
+    n, t = len(w.school_ids), len(w.years)
+    w.outcome_shock = rng.normal(0, school_sd, n)[:, None] + rng.normal(0, year_sd, (n, t))
+    w.takeup_shock = rng.normal(0, school_sd, n)[:, None] + rng.normal(0, year_sd, (n, t))
+
+
+def school_shock(w: World, shocks: np.ndarray, school_idx: np.ndarray, school_year: np.ndarray) -> np.ndarray:
+    """The shock (``w.outcome_shock`` or ``w.takeup_shock``) of each school and school year."""
+    return shocks[school_idx, np.asarray(school_year) - w.first_year]

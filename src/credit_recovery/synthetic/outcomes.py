@@ -91,8 +91,11 @@ def _recovery_draws(w: World, ep: pd.DataFrame) -> np.ndarray:
     ep["idle_expected"] = np.array([expected_idle(p, w.engagement) for p in tp])[ep["type_code"].to_numpy()]
     # ---- credit recovery of each failed course: P(0), P(1, S)
     abil = st["ability"].to_numpy()[sti]
-    p0 = expit(1.75 + 0.55 * abil - 3.0 * (ep["absr_prev"].to_numpy() - 0.15)
-               + 0.3 * w.gamma * st["U"].to_numpy()[sti] + 0.3 * (ep["grade"].to_numpy() >= 11))
+    lin0 = (1.75 + 0.55 * abil - 3.0 * (ep["absr_prev"].to_numpy() - 0.15)
+            + 0.3 * w.gamma * st["U"].to_numpy()[sti] + 0.3 * (ep["grade"].to_numpy() >= 11))
+    if w.outcome_shock is not None:  # school shocks of the recovery year
+        lin0 = lin0 + w.student_years["outcome_shock"].to_numpy()[ep["sy_next"].to_numpy()]
+    p0 = expit(lin0)
     ep["p0"] = p0
     ep["V_courses"] = [rng.random(len(s)) for s in ep["failed_slots"]]
     ep["mark_u"] = [rng.random(len(s)) for s in ep["failed_slots"]]

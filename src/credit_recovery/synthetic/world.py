@@ -40,6 +40,8 @@ class World:
     * schools (:func:`~credit_recovery.synthetic.population.draw_schools`):
       ``school_ids``, ``rollout`` (first year with online recovery),
       ``school_ability``, ``school_online`` (propensity), ``school_size``;
+      ``outcome_shock`` and ``takeup_shock`` (school × year, ``None`` unless
+      ``simulation.school_shocks`` is on: :func:`~credit_recovery.synthetic.knobs.draw_school_shocks`);
     * ``students`` (one row per student, latent traits included) and
       ``student_years`` (one row per enrolled student-year, sorted by year and
       student; column ``st`` is the student's row);
@@ -59,6 +61,8 @@ class World:
     school_ability: np.ndarray
     school_online: np.ndarray
     school_size: np.ndarray
+    outcome_shock: np.ndarray | None
+    takeup_shock: np.ndarray | None
     students: pd.DataFrame
     student_years: pd.DataFrame
     mentors: pd.DataFrame
