@@ -144,3 +144,27 @@ def test_school_shocks_raise_the_intra_school_correlation_and_take_up_variation(
     truth = {t["estimand_id"]: t["value"] for t in shocked.truth}
     assert truth["ocr_math"] == pytest.approx(ue.loc[ue["in_cohort"] & ue["online"], "ocr_math"].mean(), abs=1e-12)
     assert -0.20 < truth["ocr_math"] < -0.12
+
+
+# ---- 4. mentor selection ---------------------------------------------------------------------------
+
+def _within_school_slope(sim) -> tuple[float, float]:
+    """Slope (and its SE) of the supportive mentor indicator on the standardized classroom math outcome
+    ``y0_math`` (a proxy of the prospect index), both demeaned within school."""
+    ue = sim.unit_effects.merge(sim.tables["student_years"][["student_id", "school_year", "school_id"]],
+                                on=["student_id", "school_year"])
+    d = ue[["supportive", "y0_math", "school_id"]].dropna().astype({"supportive": float})
+    d = d.assign(x=d["y0_math"] / d["y0_math"].std())
+    x = d["x"] - d.groupby("school_id")["x"].transform("mean")
+    y = d["supportive"] - d.groupby("school_id")["supportive"].transform("mean")
+    b = float((x * y).sum() / (x * x).sum())
+    se = float(np.sqrt(((y - b * x) ** 2).sum() / (len(d) - 2) / (x * x).sum()))
+    return b, se
+
+
+def test_mentor_selection_gives_supportive_mentors_to_better_prospects():
+    cfg = {"scale": "small", "seed": 41}
+    b0, se0 = _within_school_slope(simulate_district(cfg))
+    b1, se1 = _within_school_slope(simulate_district({**cfg, "mentor_selection": 1.5}))
+    assert abs(b0) < 3 * se0, (b0, se0)  # random within school
+    assert b1 > 0.05 and b1 > 5 * se1, (b1, se1)

@@ -7,7 +7,9 @@ delivery is online (only once the school has rolled it out) with a logistic
 probability in a school propensity, a time trend, absences, GPA, credits,
 race/ethnicity, English-learner and special-education status and ``γ·U``.
 Every episode gets a mentor drawn at random within the school (the actual one
-for online takers, a hypothetical one for classroom retakers) and a latent
+for online takers, a hypothetical one for classroom retakers; with
+``simulation.mentor_selection`` on, supportive mentors go more often to
+episodes with better prospects) and a latent
 user type of its online course(s).
 """
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pandas as pd
 from scipy.special import expit
 
 from credit_recovery.synthetic.courses import CORE_SLOTS, SUBJECT_SLOTS, credits_regular, gpa_points
-from credit_recovery.synthetic.knobs import school_shock
+from credit_recovery.synthetic.knobs import prospect_index, school_shock, select_mentors
 from credit_recovery.synthetic.world import World
 
 __all__ = ["episodes_for_year"]
@@ -41,7 +43,11 @@ def episodes_for_year(w: World, y: int) -> pd.DataFrame | None:
     school_idx = w.students["school_idx"].to_numpy()[sti]
     online = _choose_online(w, y, r, school_idx)
     # mentor (actual for online takers, hypothetical for classroom recoverers)
-    mentor_idx = _assign_mentors(w, school_idx)
+    strength = float(w.settings["mentor_selection"])
+    if strength > 0:  # selection of supportive mentors on prospects (its own random stream)
+        mentor_idx = select_mentors(w, school_idx, prospect_index(w, sti, r["absr"]), strength)
+    else:
+        mentor_idx = _assign_mentors(w, school_idx)
     supportive = w.mentors["instructionally_supportive"].to_numpy()[mentor_idx]
     grade_next = w.student_years["grade"].to_numpy()[nxt]
     first_failed_slot = np.argmax(failed_c, axis=1)  # index failure: first failed core slot

@@ -10,14 +10,17 @@ and is drawn only when the knob is on. The knobs are documented in ``docs/synthe
   ``school_year_sd``) raises every student-year's outcomes (test z-scores and recovery log-odds by
   the shock, course performance by ``PERF_SD`` times it); an independent pair of shocks of the
   same SDs raises the log-odds of online take-up (:func:`draw_school_shocks`, :func:`school_shock`).
+* ``mentor_selection``: within a school, an episode gets an instructionally supportive mentor with
+  log-odds raised by ``mentor_selection`` per SD of its prospect index (:func:`select_mentors`).
 """
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from credit_recovery.synthetic.world import KNOB_STREAMS, World
 
-__all__ = ["attrition_mask", "draw_school_shocks", "school_shock"]
+__all__ = ["attrition_mask", "draw_school_shocks", "school_shock", "prospect_index", "select_mentors"]
 
 
 def attrition_mask(w: World) -> np.ndarray | None:
@@ -59,3 +62,38 @@ def draw_school_shocks(w: World) -> None:
 def school_shock(w: World, shocks: np.ndarray, school_idx: np.ndarray, school_year: np.ndarray) -> np.ndarray:
     """The shock (``w.outcome_shock`` or ``w.takeup_shock``) of each school and school year."""
     return shocks[school_idx, np.asarray(school_year) - w.first_year]
+
+
+def prospect_index(w: World, sti: np.ndarray, absr_prev: np.ndarray) -> np.ndarray:
+    """A recovery episode's prospects, standardized over the episodes given.
+
+    The student part of the classroom recovery log-odds (see
+    :mod:`~credit_recovery.synthetic.outcomes`): ``0.55·ability − 3·(absence rate − 0.15) + 0.3·γ·U``,
+    latent ability (which also drives scores and marks) and the failure year's absence rate.
+    """
+    st = w.students
+    x = (0.55 * st["ability"].to_numpy()[sti] - 3.0 * (absr_prev - 0.15)
+         + 0.3 * w.gamma * st["U"].to_numpy()[sti])
+    sd = x.std()
+    return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
+
+
+def select_mentors(w: World, school_idx: np.ndarray, prospect: np.ndarray, strength: float) -> np.ndarray:
+    """A mentor (row of ``w.mentors``) per episode, chosen within its school with selection on prospects.
+
+    Mentor ``m`` of the school is drawn with weight ``exp(strength·prospect·S_m)``, so the log-odds
+    of a supportive mentor rise by ``strength`` per SD of the prospect index (from the school's
+    share of supportive mentors at prospect 0).
+    """
+    rng = w.knob_rng(KNOB_STREAMS["mentor_selection"])
+    mentors: pd.DataFrame = w.mentors
+    supportive = mentors["instructionally_supportive"].to_numpy(float)
+    mentor_idx = np.empty(len(school_idx), dtype=int)
+    for si in np.unique(school_idx):
+        pool = np.flatnonzero(mentors["school_idx"].to_numpy() == si)
+        sel = np.flatnonzero(school_idx == si)
+        weight = np.exp(strength * prospect[sel][:, None] * supportive[pool][None, :])
+        cum = np.cumsum(weight / weight.sum(axis=1, keepdims=True), axis=1)
+        pick = (rng.random(len(sel))[:, None] > cum).sum(axis=1)
+        mentor_idx[sel] = pool[np.minimum(pick, len(pool) - 1)]
+    return mentor_idx

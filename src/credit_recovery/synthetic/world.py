@@ -86,11 +86,15 @@ class World:
         self.years = list(range(self.first_year, self.first_year + int(settings["n_years"])))
         n_schools = settings.get("n_schools")
         self.n_schools = int(self.scale["n_schools"] if n_schools is None else n_schools)
+        self.knob_rngs: dict[int, np.random.Generator] = {}
 
     def knob_rng(self, knob: int) -> np.random.Generator:
         """A random generator of its own for scenario knob number ``knob`` (see :data:`KNOB_STREAMS`).
 
         Derived from the seed and the knob, independent of :attr:`rng`: drawing from it leaves the
-        main stream, and so every other part of the district, untouched.
+        main stream, and so every other part of the district, untouched. The same generator is
+        returned on every call (a knob drawing year by year continues its stream).
         """
-        return np.random.default_rng([int(self.settings["seed"]), int(knob)])
+        if knob not in self.knob_rngs:
+            self.knob_rngs[knob] = np.random.default_rng([int(self.settings["seed"]), int(knob)])
+        return self.knob_rngs[knob]
