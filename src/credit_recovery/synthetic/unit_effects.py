@@ -30,18 +30,23 @@ def scale_score(z: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(250 + 40 * z), 100, 400)
 
 
-def score_effects(w: World) -> dict[str, np.ndarray]:
+def score_effects(w: World, het: dict[str, np.ndarray | float] | None = None) -> dict[str, np.ndarray]:
     """Per-episode effects of online recovery on the latent z-scores.
 
     ``math`` (with the episode's mentor), ``math_s1`` / ``math_s0`` (with a
-    supportive / non-supportive mentor) and ``read``.
+    supportive / non-supportive mentor) and ``read``. ``het`` holds the
+    episodes' effect heterogeneity ``h`` of ``ocr_math``, ``ocr_reading`` and
+    ``mentor_math`` (missing: 0).
     """
     ep, eff, pS = w.episodes, w.effects, w.p_supportive
+    het = het or {}
+    tau_m = eff["ocr_math"] + het.get("ocr_math", 0.0)
+    delta_m = eff["mentor_math"] + het.get("mentor_math", 0.0)
     return {
-        "math": eff["ocr_math"] + eff["mentor_math"] * (ep["supportive"].to_numpy() - pS) + ep["eta_math"].to_numpy(),
-        "math_s1": eff["ocr_math"] + eff["mentor_math"] * (1 - pS) + ep["eta_math"].to_numpy(),
-        "math_s0": eff["ocr_math"] + eff["mentor_math"] * (0 - pS) + ep["eta_math"].to_numpy(),
-        "read": eff["ocr_reading"] + ep["eta_read"].to_numpy(),
+        "math": tau_m + delta_m * (ep["supportive"].to_numpy() - pS) + ep["eta_math"].to_numpy(),
+        "math_s1": tau_m + delta_m * (1 - pS) + ep["eta_math"].to_numpy(),
+        "math_s0": tau_m + delta_m * (0 - pS) + ep["eta_math"].to_numpy(),
+        "read": eff["ocr_reading"] + het.get("ocr_reading", 0.0) + ep["eta_read"].to_numpy(),
     }
 
 
