@@ -218,3 +218,140 @@ def test_heterogeneity_follows_the_covariate_with_the_stated_sign(het_worlds):
     assert m["ocr_credit_recovered"].corr(m["frl"].astype(float)) > 0.05
     m0 = _online_cohort_effects(het_worlds[0.0])
     assert abs(m0["ocr_math"].corr(m0["math_pre"])) < 0.15
+
+
+# ---- 6. effect dynamics ----------------------------------------------------------------------------
+
+DYN_CFG = {"scale": "small", "seed": 3}
+DYN = {"ocr_math": [0.5, 0.25], "ocr_reading": [1.0], "ocr_credits": [1.0], "ocr_gpa": [1.0, 0.5]}
+
+
+@pytest.fixture(scope="module")
+def dyn_pair():
+    return simulate_district(DYN_CFG), simulate_district({**DYN_CFG, "effect_dynamics": DYN})
+
+
+def _event_truth(sim) -> dict[tuple[str, int], float]:
+    return {(t["estimand_id"], t.get("event_time", 0)): t["value"] for t in sim.truth}
+
+
+def test_dynamics_shift_later_scores_by_the_stated_multiples(dyn_pair):
+    """Score dynamics touch nothing but the later years' scores, so the two worlds differ exactly there.
+
+    (Students with one recovery episode only: a later online episode adds its own shifts.)
+    """
+    plain = dyn_pair[0]
+    dyn = simulate_district({**DYN_CFG, "effect_dynamics": {"ocr_math": [0.5, 0.25], "ocr_reading": [1.0]}})
+    ue = dyn.unit_effects
+    single = ue["student_id"].map(ue["student_id"].value_counts()) == 1
+    on = ue[ue["online"] & ue["in_cohort"] & single]
+    keys = ["student_id", "school_year"]
+    sy0 = plain.tables["student_years"].set_index(keys)
+    sy1 = dyn.tables["student_years"].set_index(keys)
+    for k, m in ((1, 0.5), (2, 0.25)):
+        idx = pd.MultiIndex.from_arrays([on["student_id"], on["school_year"] + k]).intersection(sy0.index)
+        diff = (sy1.loc[idx, "math_score"] - sy0.loc[idx, "math_score"]).dropna()
+        # latent effect tau_i ~ -0.20 (+ mentor term, eta): m * tau * 40 scale points, rounded
+        assert len(diff) > 30
+        assert diff.mean() == pytest.approx(40 * m * -0.20, abs=0.6), (k, diff.mean())
+    # nothing else moves: only event times 1-2 of online episodes (math), 1 (reading)
+    all_on = ue[ue["online"]]
+    moved = (sy1["math_score"] != sy0["math_score"]) & sy0["math_score"].notna()
+    events = set()
+    for k in (1, 2):
+        events |= set(zip(all_on["student_id"], all_on["school_year"] + k))
+    assert moved.any() and set(sy0.index[moved]) <= events
+    pd.testing.assert_series_equal(sy0["gpa"], sy1["gpa"])
+    truth = _event_truth(dyn)
+    assert truth[("ocr_math", 1)] == pytest.approx(0.5 * truth[("ocr_math", 0)], abs=0.02)
+    assert truth[("ocr_math", 2)] == pytest.approx(0.25 * truth[("ocr_math", 0)], abs=0.02)
+    assert truth[("ocr_reading", 1)] == pytest.approx(truth[("ocr_reading", 0)], abs=0.02)
+    assert ("ocr_math", 3) not in truth and ("ocr_credit_recovered", 1) not in truth
+    assert _event_truth(plain).keys() == {(t["estimand_id"], 0) for t in plain.truth}
+
+
+def test_dynamics_shift_later_credits_and_gpa(dyn_pair):
+    plain, dyn = dyn_pair
+    ue = dyn.unit_effects
+    on = ue[ue["online"]]
+    # credits at event time 1: the other-course shift s_i again, so a small effect of the sign of s;
+    # it is zero, unit by unit, with multiple 0 (see the re-derivation test); here: defined and finite
+    assert on["ocr_credits_t1"].notna().sum() > 100
+    assert np.isfinite(on["ocr_credits_t1"].dropna()).all()
+    # GPA at event time 1 and 2: the GPA shift g_i again, scaled (plus the marks' shift at event time 1)
+    truth = _event_truth(dyn)
+    assert truth[("ocr_gpa", 1)] < 0 and truth[("ocr_gpa", 2)] < 0
+    g_part = on.dropna(subset=["ocr_gpa_t2"])
+    assert g_part["ocr_gpa_t2"].mean() == pytest.approx(0.5 * -0.05, abs=0.01)
+
+
+def test_event_time_truths_rederive_by_brute_force(dyn_pair):
+    _, dyn = dyn_pair
+    ue = dyn.unit_effects
+    pop = ue[ue["in_cohort"] & ue["online"]]
+    for t in dyn.truth:
+        if "event_time" not in t:
+            continue
+        sfx = f"_t{t['event_time']}"
+        o = t["estimand_id"].removeprefix("ocr_")
+        vals = (pop[f"y1_{o}{sfx}"] - pop[f"y0_{o}{sfx}"]).dropna()
+        assert t["value"] == pytest.approx(float(vals.mean()), abs=1e-12)
+        assert t["n"] == len(vals)
+
+
+# ---- every knob at once: the truth stays exact -----------------------------------------------------
+
+ALL_KNOBS = {
+    "scale": "tiny", "seed": 5, "n_schools": 7, "unobserved_confounding": 0.5,
+    "attrition": {"base": 0.1, "online_extra": 0.1},
+    "school_shocks": {"school_sd": 0.3, "school_year_sd": 0.1},
+    "mentor_selection": 1.0,
+    "effect_heterogeneity": {"ocr_math": {"math_pre": 0.1, "ell": -0.05}, "ocr_reading": {"grade": 0.05},
+                             "ocr_credits": {"credits_pre": 0.1}, "ocr_gpa": {"gpa_pre": 0.05},
+                             "ocr_credit_recovered": {"absence_rate_pre": -0.05},
+                             "mentor_credit_recovered": {"sped": 0.05}, "mentor_math": {"subject_math": 0.05}},
+    "effect_dynamics": {"ocr_math": [0.5, 0.2], "ocr_reading": [1.0], "ocr_credits": [0.5], "ocr_gpa": [1.0]},
+}
+
+
+@pytest.fixture(scope="module")
+def all_knobs():
+    return simulate_district(ALL_KNOBS)
+
+
+def test_all_knobs_truth_rederives_by_brute_force_from_unit_effects(all_knobs):
+    """Every truth record (event times included) is the mean of y1 - y0 over its population in unit_effects."""
+    ue = all_knobs.unit_effects
+    assert all_knobs.settings["n_schools"] == 7
+    n_event = 0
+    for t in all_knobs.truth:
+        eid = t["estimand_id"]
+        if eid == "engagement_idle_pass":
+            continue
+        pop = ue[ue["in_cohort"] & ue["online"]]
+        if eid.startswith("mentor_"):
+            pop = pop[pop["supportive"]]
+            vals = pop[eid]  # effect of S = 1 vs S = 0: no y columns of its own
+        else:
+            sfx = f"_t{t['event_time']}" if "event_time" in t else ""
+            n_event += bool(sfx)
+            o = eid.removeprefix("ocr_")
+            vals = (pop[f"y1_{o}{sfx}"] - pop[f"y0_{o}{sfx}"]).dropna()
+        assert t["value"] == pytest.approx(float(vals.mean()), abs=1e-12), t
+        assert t["n"] == len(vals)
+    assert n_event == 5
+
+
+def test_all_knobs_observed_outcomes_are_potential_outcomes_and_inputs_valid(all_knobs):
+    from credit_recovery import validate_tables
+
+    assert validate_tables(all_knobs.tables).ok
+    c = _cohort(all_knobs)
+    ue = all_knobs.unit_effects.rename(columns={"course_record_id": "recovery_record_id"})
+    m = c.merge(ue, on=["student_id", "recovery_record_id"], validate="one_to_one", suffixes=("", "_ue"))
+    assert len(m) == int(ue["in_cohort"].sum())
+    for o in ("math", "reading", "credits", "gpa", "credit_recovered"):
+        obs = m[o].to_numpy(float)
+        pot = np.where(m["online_ue"], m[f"y1_{o}"], m[f"y0_{o}"])
+        ok = ~np.isnan(obs)
+        np.testing.assert_allclose(obs[ok], pot[ok], atol=1e-9, err_msg=o)

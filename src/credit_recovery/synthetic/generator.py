@@ -49,7 +49,11 @@ retakes, delivery, mentor, user type), :mod:`~credit_recovery.synthetic.outcomes
 tables), :mod:`~credit_recovery.synthetic.unit_effects` (observed
 student-years, potential outcomes and individual effects) and
 :mod:`~credit_recovery.synthetic.planted_truth` (the truth estimands). This
-module runs the stages in the order of the random stream.
+module runs the stages in the order of the random stream. The scenario knobs
+(``docs/synthetic-district.md``) are in :mod:`~credit_recovery.synthetic.knobs`
+(attrition, school shocks, mentor selection; random streams of their own),
+:mod:`~credit_recovery.synthetic.heterogeneity` and
+:mod:`~credit_recovery.synthetic.dynamics`.
 """
 from __future__ import annotations
 
@@ -62,6 +66,7 @@ import pandas as pd
 from credit_recovery.synthetic.assembly import (contract_tables, course_records, episodes_in_cohort,
                                                 online_attempt_events, recovery_attempts, recovery_records)
 from credit_recovery.synthetic.courses import draw_course_latents, marks_for_year, regular_course_records
+from credit_recovery.synthetic.dynamics import add_gpa_dynamics, multiples
 from credit_recovery.synthetic.episodes import episodes_for_year
 from credit_recovery.synthetic.heterogeneity import heterogeneity_on, unit_heterogeneity
 from credit_recovery.synthetic.knobs import draw_school_shocks
@@ -197,6 +202,8 @@ def _assemble(w: World) -> SimulationResult:
     courses = course_records(regular, recovery_records(w, rec, regular, recovery["recovered"], online_rec),
                              rec, online_rec)
     tau = score_effects(w, _assembly_heterogeneity(w, courses, rec))
+    if multiples(w, "ocr_gpa"):  # effect dynamics: later years' reported GPA
+        add_gpa_dynamics(w)
     student_years, observed = observed_student_years(w, rec, recovery["recovered"], tau)
     ue = unit_effects(w, rec, recovery, tau, observed)
     tables = contract_tables(w, student_years, courses, events)

@@ -28,6 +28,7 @@ from scipy import stats
 from scipy.special import expit
 
 from credit_recovery.synthetic.courses import PERF_SD, marks_from_perf, nanmean_rows, regular_course_means
+from credit_recovery.synthetic.dynamics import add_credit_dynamics, multiples
 from credit_recovery.synthetic.events import TYPE_PARAMS, USER_TYPES, expected_idle
 from credit_recovery.synthetic.heterogeneity import unit_heterogeneity
 from credit_recovery.synthetic.world import World
@@ -62,17 +63,20 @@ def episode_outcomes(w: World, ep: pd.DataFrame) -> None:
                                           extra if np.isscalar(extra) else extra[online_rows])
     ep["s_shift"] = s_shift + extra
     ep["g_shift"] = g_shift
-    # other courses' marks under both worlds
+    # other courses' marks under both worlds (prior: earlier recoveries' effect dynamics, else 0)
+    prior = w.perf_shift[nxt].copy()
     perf0 = mu + w.course_noise[nxt]
-    pts0 = marks_from_perf(perf0)
-    pts1 = marks_from_perf(perf0 + _column(s_shift + extra))
+    pts0 = marks_from_perf(perf0 + prior[:, None])
+    pts1 = marks_from_perf(perf0 + (prior + (s_shift + extra))[:, None])
     ep["gpa_other0"] = nanmean_rows(np.where(wd, np.nan, pts0))
     ep["gpa_other1"] = nanmean_rows(np.where(wd, np.nan, pts1))
     ep["cred_other0"] = 0.5 * ((pts0 >= 1) & ~wd).sum(axis=1)
     ep["cred_other1"] = 0.5 * ((pts1 >= 1) & ~wd).sum(axis=1)
     # the observed world: shift other courses of online takers
-    w.perf_shift[nxt] = np.where(D, s_shift + extra, 0.0)
+    w.perf_shift[nxt] = prior + np.where(D, s_shift + extra, 0.0)
     w.gpa_shift[nxt] = np.where(D, g_shift, 0.0)
+    if multiples(w, "ocr_credits"):  # effect dynamics: later years' course performance
+        add_credit_dynamics(w, ep, s_shift + extra)
 
 
 def _recovery_draws(w: World, ep: pd.DataFrame) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from credit_recovery.synthetic.courses import nanmean_rows
+from credit_recovery.synthetic.dynamics import add_score_dynamics, dynamics_on, event_time_effects
 from credit_recovery.synthetic.events import USER_TYPES
 from credit_recovery.synthetic.knobs import attrition_mask
 from credit_recovery.synthetic.world import World
@@ -57,8 +58,9 @@ def observed_student_years(w: World, rec: pd.DataFrame, recovered: np.ndarray,
     ``rec`` holds the recovery attempts (``sy_next``), ``recovered`` whether
     each recovered its course, ``tau`` the :func:`score_effects`. The second
     value holds ``z_math``, ``z_read`` (with the online takers' effects),
-    ``math_obs``, ``read_obs`` (after attrition), ``credits_obs`` and
-    ``gpa_rounded`` (before attrition: the potential outcome of the observed treatment).
+    ``math_obs``, ``read_obs`` (after attrition), ``credits_obs``,
+    ``gpa_rounded`` (before attrition: the potential outcome of the observed treatment)
+    and ``extra_cred`` (recovered credits of each student-year).
     """
     sy, st, ep = w.student_years, w.students, w.episodes
     n_sy = len(sy)
@@ -76,6 +78,8 @@ def observed_student_years(w: World, rec: pd.DataFrame, recovered: np.ndarray,
     on = ep["online"].to_numpy()
     z_math[nxt] += np.where(on, tau["math"], 0.0)
     z_read[nxt] += np.where(on, tau["read"], 0.0)
+    if dynamics_on(w):  # effects in the years after the recovery year
+        add_score_dynamics(w, {"math": z_math, "read": z_read}, tau)
     math_obs = np.where(sy["math_missing"], np.nan, scale_score(z_math))
     read_obs = np.where(sy["read_missing"], np.nan, scale_score(z_read))
     gpa_rounded = np.round(np.clip(gpa_obs, 0, 4), 2)
@@ -93,7 +97,7 @@ def observed_student_years(w: World, rec: pd.DataFrame, recovered: np.ndarray,
         "credits_earned": credits_obs,
     })
     observed = {"z_math": z_math, "z_read": z_read, "math_obs": math_obs, "read_obs": read_obs,
-                "credits_obs": credits_obs, "gpa_rounded": gpa_rounded}
+                "credits_obs": credits_obs, "gpa_rounded": gpa_rounded, "extra_cred": extra_cred}
     return student_years, observed
 
 
@@ -118,6 +122,8 @@ def unit_effects(w: World, rec: pd.DataFrame, recovery: dict[str, np.ndarray], t
     assert (rec.loc[rec["is_index"], "episode"].to_numpy() == ep["episode"].to_numpy()).all()
     _score_unit_effects(w, ue, tau, observed)
     _recovery_unit_effects(w, ue, rec, recovery, observed)
+    if dynamics_on(w):  # event-time potential outcomes and effects (columns with suffix _t1, _t2, ...)
+        event_time_effects(w, ue, tau, observed)
     return ue
 
 
@@ -176,8 +182,9 @@ def _recovery_unit_effects(w: World, ue: pd.DataFrame, rec: pd.DataFrame, recove
     ue["ocr_credits"] = c1 - c0
     ue["mentor_credits"] = rec_s1 - rec_s0
     noise = sy["gpa_noise"].to_numpy()[nxt]
-    g0 = np.round(np.clip(ep["gpa_other0"].to_numpy() + noise, 0, 4), 2)
-    g1 = np.round(np.clip(ep["gpa_other1"].to_numpy() + noise + ep["g_shift"].to_numpy(), 0, 4), 2)
+    g_prior = w.gpa_dyn[nxt]  # earlier recoveries' effect dynamics (0 without)
+    g0 = np.round(np.clip(ep["gpa_other0"].to_numpy() + noise + g_prior, 0, 4), 2)
+    g1 = np.round(np.clip(ep["gpa_other1"].to_numpy() + noise + (ep["g_shift"].to_numpy() + g_prior), 0, 4), 2)
     ue["y0_gpa"], ue["y1_gpa"] = g0, g1
     ue["ocr_gpa"] = g1 - g0
     ue["mentor_gpa"] = 0.0

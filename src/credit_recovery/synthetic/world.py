@@ -48,7 +48,9 @@ class World:
     * ``mentors`` and ``p_supportive`` (the share of supportive mentors);
     * course latents (:func:`~credit_recovery.synthetic.courses.draw_course_latents`):
       ``course_noise``, ``course_w`` (withdrawn), ``perf_shift`` and
-      ``gpa_shift`` (the observed world's shifts for online recoverers),
+      ``gpa_shift`` (the observed world's shifts for online recoverers; with
+      effect dynamics also in later years), ``gpa_dyn`` (the part of
+      ``gpa_shift`` from effect dynamics),
       ``sy_key`` (student-year row by ``(st, school_year)``) and
       ``marks_points`` (grade points of the 12 regular courses of each
       student-year, filled year by year);
@@ -71,6 +73,7 @@ class World:
     course_w: np.ndarray
     perf_shift: np.ndarray
     gpa_shift: np.ndarray
+    gpa_dyn: np.ndarray
     sy_key: pd.Series
     marks_points: np.ndarray
     episodes: pd.DataFrame
