@@ -14,12 +14,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from credit_recovery.data.cohort import cohort_units
 from credit_recovery.data.contract import TABLES
 from credit_recovery.data.extract_io import coerce_tables
 from credit_recovery.synthetic.events import platform_events
 from credit_recovery.synthetic.world import World
 
-__all__ = ["recovery_attempts", "online_attempt_events", "recovery_records", "course_records", "contract_tables"]
+__all__ = ["recovery_attempts", "online_attempt_events", "recovery_records", "course_records", "contract_tables",
+           "episodes_in_cohort"]
 
 
 def recovery_attempts(w: World) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -151,9 +153,7 @@ def contract_tables(w: World, student_years: pd.DataFrame, courses: pd.DataFrame
     })
     students = students[students["student_id"].isin(set(student_years["student_id"]))].reset_index(drop=True)
     mentors = w.mentors[["mentor_id", "school_id", "certified_subject", "instructionally_supportive"]].copy()
-    courses_out = courses[list(TABLES["course_records"].column_names)].copy()
-    courses_out["enrolled_date"] = pd.to_datetime(courses_out["enrolled_date"])
-    courses_out["completed_date"] = pd.to_datetime(courses_out["completed_date"])
+    courses_out = _contract_courses(courses)
     events = events.sort_values(["timestamp", "course_record_id"], kind="stable").reset_index(drop=True)
     events.insert(0, "event_id", np.arange(1, len(events) + 1, dtype=np.int64))
     tables = {
@@ -164,3 +164,26 @@ def contract_tables(w: World, student_years: pd.DataFrame, courses: pd.DataFrame
         "platform_events": events,
     }
     return coerce_tables({k: v[TABLES[k].column_names] for k, v in tables.items()})
+
+
+def _contract_courses(courses: pd.DataFrame) -> pd.DataFrame:
+    """The contract's columns of the course records, dates parsed (before coercion)."""
+    courses_out = courses[list(TABLES["course_records"].column_names)].copy()
+    courses_out["enrolled_date"] = pd.to_datetime(courses_out["enrolled_date"])
+    courses_out["completed_date"] = pd.to_datetime(courses_out["completed_date"])
+    return courses_out
+
+
+def episodes_in_cohort(w: World, courses: pd.DataFrame, rec: pd.DataFrame) -> np.ndarray:
+    """Whether each episode (row of ``w.episodes``) is a unit of the analytic cohort.
+
+    The cohort's units depend on the course records only, so this is known before the outcomes
+    are drawn; it is the ``in_cohort`` that :func:`~credit_recovery.synthetic.planted_truth.planted_truth`
+    derives later from the finished tables.
+    """
+    table = coerce_tables({"course_records": _contract_courses(courses)[TABLES["course_records"].column_names]})
+    units = cohort_units(table)
+    keys = set(zip(units["student_id"], units["recovery_record_id"]))
+    index = rec[rec["is_index"]]
+    assert (index["episode"].to_numpy() == w.episodes["episode"].to_numpy()).all()
+    return np.array([(a, b) in keys for a, b in zip(index["student_id"], index["course_record_id"])], dtype=bool)

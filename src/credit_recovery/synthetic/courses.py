@@ -43,6 +43,7 @@ def draw_course_latents(w: World) -> None:
     w.course_w = rng.random((n_sy, 12)) < 0.01  # withdrawn
     w.perf_shift = np.zeros(n_sy)  # s applied to other courses of online recoverers
     w.gpa_shift = np.zeros(n_sy)
+    w.gpa_dyn = np.zeros(n_sy)  # the part of gpa_shift from earlier recoveries' effect dynamics
     w.sy_key = pd.Series(np.arange(n_sy), index=pd.MultiIndex.from_arrays([sy["st"], sy["school_year"]]))
     w.marks_points = np.full((n_sy, 12), np.nan)
 

@@ -7,7 +7,9 @@ delivery is online (only once the school has rolled it out) with a logistic
 probability in a school propensity, a time trend, absences, GPA, credits,
 race/ethnicity, English-learner and special-education status and ``γ·U``.
 Every episode gets a mentor drawn at random within the school (the actual one
-for online takers, a hypothetical one for classroom retakers) and a latent
+for online takers, a hypothetical one for classroom retakers; with
+``simulation.mentor_selection`` on, supportive mentors go more often to
+episodes with better prospects) and a latent
 user type of its online course(s).
 """
 from __future__ import annotations
@@ -17,6 +19,8 @@ import pandas as pd
 from scipy.special import expit
 
 from credit_recovery.synthetic.courses import CORE_SLOTS, SUBJECT_SLOTS, credits_regular, gpa_points
+from credit_recovery.synthetic.heterogeneity import episode_covariates, heterogeneity_on
+from credit_recovery.synthetic.knobs import prospect_index, school_shock, select_mentors
 from credit_recovery.synthetic.world import World
 
 __all__ = ["episodes_for_year"]
@@ -40,7 +44,11 @@ def episodes_for_year(w: World, y: int) -> pd.DataFrame | None:
     school_idx = w.students["school_idx"].to_numpy()[sti]
     online = _choose_online(w, y, r, school_idx)
     # mentor (actual for online takers, hypothetical for classroom recoverers)
-    mentor_idx = _assign_mentors(w, school_idx)
+    strength = float(w.settings["mentor_selection"])
+    if strength > 0:  # selection of supportive mentors on prospects (its own random stream)
+        mentor_idx = select_mentors(w, school_idx, prospect_index(w, sti, r["absr"]), strength)
+    else:
+        mentor_idx = _assign_mentors(w, school_idx)
     supportive = w.mentors["instructionally_supportive"].to_numpy()[mentor_idx]
     grade_next = w.student_years["grade"].to_numpy()[nxt]
     first_failed_slot = np.argmax(failed_c, axis=1)  # index failure: first failed core slot
@@ -52,6 +60,10 @@ def episodes_for_year(w: World, y: int) -> pd.DataFrame | None:
     })
     ep["failed_slots"] = [CORE_SLOTS[row] for row in failed_c]
     ep["index_slot"] = CORE_SLOTS[first_failed_slot]
+    if heterogeneity_on(w):  # standardized covariates the effects vary with
+        x = episode_covariates(w, r["cand"], nxt, r["absr"], CORE_SLOTS[first_failed_slot])
+        for col in x:
+            ep[col] = x[col].to_numpy()
     return ep
 
 
@@ -101,6 +113,8 @@ def _choose_online(w: World, y: int, r: dict[str, np.ndarray], school_idx: np.nd
            + 4.0 * (absr - 0.15) - 0.5 * (gpa_prev - 1.5) - 0.12 * (credits_prev - 4.5)
            + 0.4 * (race == "Black") - 0.5 * sy["ell"].to_numpy()[cand] - 0.45 * sy["sped"].to_numpy()[cand]
            + w.gamma * st["U"].to_numpy()[sti])
+    if w.takeup_shock is not None:  # school and school-by-year take-up shocks
+        lin = lin + school_shock(w, w.takeup_shock, school_idx, np.full(n, y))
     return available & (w.rng.random(n) < expit(lin))
 
 

@@ -49,7 +49,11 @@ retakes, delivery, mentor, user type), :mod:`~credit_recovery.synthetic.outcomes
 tables), :mod:`~credit_recovery.synthetic.unit_effects` (observed
 student-years, potential outcomes and individual effects) and
 :mod:`~credit_recovery.synthetic.planted_truth` (the truth estimands). This
-module runs the stages in the order of the random stream.
+module runs the stages in the order of the random stream. The scenario knobs
+(``docs/synthetic-district.md``) are in :mod:`~credit_recovery.synthetic.knobs`
+(attrition, school shocks, mentor selection; random streams of their own),
+:mod:`~credit_recovery.synthetic.heterogeneity` and
+:mod:`~credit_recovery.synthetic.dynamics`.
 """
 from __future__ import annotations
 
@@ -59,10 +63,13 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from credit_recovery.synthetic.assembly import (contract_tables, course_records, online_attempt_events,
-                                                recovery_attempts, recovery_records)
+from credit_recovery.synthetic.assembly import (contract_tables, course_records, episodes_in_cohort,
+                                                online_attempt_events, recovery_attempts, recovery_records)
 from credit_recovery.synthetic.courses import draw_course_latents, marks_for_year, regular_course_records
+from credit_recovery.synthetic.dynamics import add_gpa_dynamics, multiples
 from credit_recovery.synthetic.episodes import episodes_for_year
+from credit_recovery.synthetic.heterogeneity import heterogeneity_on, unit_heterogeneity
+from credit_recovery.synthetic.knobs import draw_school_shocks
 from credit_recovery.synthetic.outcomes import episode_outcomes, recovery_potential_outcomes
 from credit_recovery.synthetic.planted_truth import planted_truth, planted_types
 from credit_recovery.synthetic.population import draw_mentors, draw_schools, draw_student_years, draw_students
@@ -147,6 +154,7 @@ def _draw_years(w: World) -> None:
     because an online taker's other courses of the recovery year shift.
     """
     draw_schools(w)
+    draw_school_shocks(w)  # its own random stream; nothing when off
     draw_students(w)
     draw_student_years(w)
     draw_mentors(w)
@@ -163,6 +171,28 @@ def _draw_years(w: World) -> None:
     w.episodes["episode"] = np.arange(len(w.episodes))
 
 
+def _assembly_heterogeneity(w: World, courses: pd.DataFrame, rec: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Effect heterogeneity of the scores and GPA, centred over the estimands' cohort populations.
+
+    Returns ``h`` of ``ocr_math``, ``ocr_reading`` and ``mentor_math`` (for
+    :func:`~credit_recovery.synthetic.unit_effects.score_effects`); adds GPA's to the
+    episodes' ``g_shift`` and to the online takers' reported GPA shift. Empty when off.
+    """
+    keys = ("ocr_math", "ocr_reading", "mentor_math", "ocr_gpa")
+    if not any(heterogeneity_on(w, k) for k in keys):
+        return {}
+    ep = w.episodes
+    online = ep["online"].to_numpy() & episodes_in_cohort(w, courses, rec)
+    supportive = ep["supportive"].to_numpy(bool)
+    het = {k: unit_heterogeneity(w, ep, k, online & supportive if k == "mentor_math" else online) for k in keys}
+    h_gpa = het.pop("ocr_gpa")
+    if not np.isscalar(h_gpa):
+        ep["g_shift"] = ep["g_shift"].to_numpy() + h_gpa
+        nxt = ep["sy_next"].to_numpy()
+        w.gpa_shift[nxt] = w.gpa_shift[nxt] + np.where(ep["online"].to_numpy(), h_gpa, 0.0)
+    return het
+
+
 def _assemble(w: World) -> SimulationResult:
     """Course records, events, outcomes and truth of the drawn district."""
     regular = regular_course_records(w)
@@ -171,7 +201,9 @@ def _assemble(w: World) -> SimulationResult:
     recovery = recovery_potential_outcomes(w, rec, e)
     courses = course_records(regular, recovery_records(w, rec, regular, recovery["recovered"], online_rec),
                              rec, online_rec)
-    tau = score_effects(w)
+    tau = score_effects(w, _assembly_heterogeneity(w, courses, rec))
+    if multiples(w, "ocr_gpa"):  # effect dynamics: later years' reported GPA
+        add_gpa_dynamics(w)
     student_years, observed = observed_student_years(w, rec, recovery["recovered"], tau)
     ue = unit_effects(w, rec, recovery, tau, observed)
     tables = contract_tables(w, student_years, courses, events)

@@ -28,7 +28,9 @@ from scipy import stats
 from scipy.special import expit
 
 from credit_recovery.synthetic.courses import PERF_SD, marks_from_perf, nanmean_rows, regular_course_means
+from credit_recovery.synthetic.dynamics import add_credit_dynamics, multiples
 from credit_recovery.synthetic.events import TYPE_PARAMS, USER_TYPES, expected_idle
+from credit_recovery.synthetic.heterogeneity import unit_heterogeneity
 from credit_recovery.synthetic.world import World
 
 __all__ = ["episode_outcomes", "planted_shifts", "recovery_potential_outcomes", "bisect"]
@@ -53,23 +55,28 @@ def episode_outcomes(w: World, ep: pd.DataFrame) -> None:
     wd = w.course_w[nxt]
     online_rows = np.flatnonzero(D)
     s_shift, g_shift = 0.0, 0.0
+    extra = _credits_heterogeneity(w, ep, mu, wd)  # per-episode extra shift (0.0 when off)
     if len(online_rows):
         rec_part = float(np.mean(0.5 * exp_rec_effect[online_rows]))
         s_shift, g_shift = planted_shifts(mu[online_rows], wd[online_rows], rec_part,
-                                          eff["ocr_credits"], eff["ocr_gpa"])
-    ep["s_shift"] = s_shift
+                                          eff["ocr_credits"], eff["ocr_gpa"],
+                                          extra if np.isscalar(extra) else extra[online_rows])
+    ep["s_shift"] = s_shift + extra
     ep["g_shift"] = g_shift
-    # other courses' marks under both worlds
+    # other courses' marks under both worlds (prior: earlier recoveries' effect dynamics, else 0)
+    prior = w.perf_shift[nxt].copy()
     perf0 = mu + w.course_noise[nxt]
-    pts0 = marks_from_perf(perf0)
-    pts1 = marks_from_perf(perf0 + s_shift)
+    pts0 = marks_from_perf(perf0 + prior[:, None])
+    pts1 = marks_from_perf(perf0 + (prior + (s_shift + extra))[:, None])
     ep["gpa_other0"] = nanmean_rows(np.where(wd, np.nan, pts0))
     ep["gpa_other1"] = nanmean_rows(np.where(wd, np.nan, pts1))
     ep["cred_other0"] = 0.5 * ((pts0 >= 1) & ~wd).sum(axis=1)
     ep["cred_other1"] = 0.5 * ((pts1 >= 1) & ~wd).sum(axis=1)
     # the observed world: shift other courses of online takers
-    w.perf_shift[nxt] = np.where(D, s_shift, 0.0)
+    w.perf_shift[nxt] = prior + np.where(D, s_shift + extra, 0.0)
     w.gpa_shift[nxt] = np.where(D, g_shift, 0.0)
+    if multiples(w, "ocr_credits"):  # effect dynamics: later years' course performance
+        add_credit_dynamics(w, ep, s_shift + extra)
 
 
 def _recovery_draws(w: World, ep: pd.DataFrame) -> np.ndarray:
@@ -91,8 +98,11 @@ def _recovery_draws(w: World, ep: pd.DataFrame) -> np.ndarray:
     ep["idle_expected"] = np.array([expected_idle(p, w.engagement) for p in tp])[ep["type_code"].to_numpy()]
     # ---- credit recovery of each failed course: P(0), P(1, S)
     abil = st["ability"].to_numpy()[sti]
-    p0 = expit(1.75 + 0.55 * abil - 3.0 * (ep["absr_prev"].to_numpy() - 0.15)
-               + 0.3 * w.gamma * st["U"].to_numpy()[sti] + 0.3 * (ep["grade"].to_numpy() >= 11))
+    lin0 = (1.75 + 0.55 * abil - 3.0 * (ep["absr_prev"].to_numpy() - 0.15)
+            + 0.3 * w.gamma * st["U"].to_numpy()[sti] + 0.3 * (ep["grade"].to_numpy() >= 11))
+    if w.outcome_shock is not None:  # school shocks of the recovery year
+        lin0 = lin0 + w.student_years["outcome_shock"].to_numpy()[ep["sy_next"].to_numpy()]
+    p0 = expit(lin0)
     ep["p0"] = p0
     ep["V_courses"] = [rng.random(len(s)) for s in ep["failed_slots"]]
     ep["mark_u"] = [rng.random(len(s)) for s in ep["failed_slots"]]
@@ -104,23 +114,31 @@ def _recovery_draws(w: World, ep: pd.DataFrame) -> np.ndarray:
     # idle shares enter relative to the mean expected idle share of this year's online takers
     idle_ref = float(ep.loc[D, "idle_expected"].mean()) if D.any() else float(ep["idle_expected"].mean())
     ep["idle_ref"] = idle_ref
-    p_on = np.clip(p0 + eff["ocr_credit_recovered"] + eff["mentor_credit_recovered"] * (S - pS)
+    # effect heterogeneity (0.0 when off), centred over the year's online takers
+    h_rec = unit_heterogeneity(w, ep, "ocr_credit_recovered", D)
+    h_mentor = unit_heterogeneity(w, ep, "mentor_credit_recovered", D & (S == 1))
+    ep["h_credit_recovered"] = h_rec
+    ep["h_mentor_credit_recovered"] = h_mentor
+    p_on = np.clip(p0 + eff["ocr_credit_recovered"] + h_rec + (eff["mentor_credit_recovered"] + h_mentor) * (S - pS)
                    + eff["idle_share_pass"] * 10 * (ep["idle_expected"].to_numpy() - idle_ref), 0.01, 0.99)
     return n_failed * (p_on - p0)
 
 
 def planted_shifts(mu_o: np.ndarray, w_o: np.ndarray, rec_part: float, target_cred: float,
-                   target_gpa: float) -> tuple[float, float]:
+                   target_gpa: float, extra: np.ndarray | float = 0.0) -> tuple[float, float]:
     """The year's shifts ``s`` (other courses' performance) and ``g`` (reported GPA) of online takers.
 
     ``mu_o`` and ``w_o`` are the online takers' other courses' latent means and
-    withdrawals, ``rec_part`` the expected credits from recovered courses. ``s``
+    withdrawals, ``rec_part`` the expected credits from recovered courses,
+    ``extra`` their own extra shifts (effect heterogeneity; 0 by default). ``s``
     makes the expected credits effect ``target_cred``; ``g`` then tops the
     expected GPA effect of ``s`` up to ``target_gpa``.
     """
+    e_col = _column(extra)
+
     def cred_effect(s):
         pass0 = stats.norm.sf((1 - mu_o) / PERF_SD)
-        pass1 = stats.norm.sf((1 - mu_o - s) / PERF_SD)
+        pass1 = stats.norm.sf((1 - mu_o - s - e_col) / PERF_SD)
         return rec_part + float(np.mean(0.5 * ((pass1 - pass0) * ~w_o).sum(axis=1)))
 
     s_shift = bisect(lambda s: cred_effect(s) - target_cred, -3.0, 3.0)
@@ -130,8 +148,28 @@ def planted_shifts(mu_o: np.ndarray, w_o: np.ndarray, rec_part: float, target_cr
         e = np.where(w_o, np.nan, e)
         return np.nanmean(e, axis=1)
 
-    g_shift = target_gpa - float(np.nanmean(exp_points(s_shift) - exp_points(0.0)))
+    g_shift = target_gpa - float(np.nanmean(exp_points(s_shift + e_col) - exp_points(0.0)))
     return s_shift, g_shift
+
+
+def _column(shift: np.ndarray | float) -> np.ndarray | float:
+    """A per-episode shift as a column (to add to an episodes × courses array); a scalar unchanged."""
+    return shift if np.isscalar(shift) else np.asarray(shift)[:, None]
+
+
+def _credits_heterogeneity(w: World, ep: pd.DataFrame, mu: np.ndarray, wd: np.ndarray) -> np.ndarray | float:
+    """Per-episode extra performance shift ``h_i/d̄`` for ``ocr_credits`` heterogeneity (0.0 when off).
+
+    ``h`` is centred over the year's online takers; ``d̄`` is their mean derivative of expected
+    credits from the other courses in a common shift (at no shift).
+    """
+    D = ep["online"].to_numpy()
+    h = unit_heterogeneity(w, ep, "ocr_credits", D)
+    if np.isscalar(h) or not D.any():
+        return 0.0
+    dens = stats.norm.pdf((1 - mu[D]) / PERF_SD) / PERF_SD
+    d_bar = float(np.mean(0.5 * (dens * ~wd[D]).sum(axis=1)))
+    return h / d_bar
 
 
 def bisect(f: Callable[[float], float], lo: float, hi: float, tol: float = 1e-10, max_iter: int = 200) -> float:
@@ -164,10 +202,11 @@ def recovery_potential_outcomes(w: World, rec: pd.DataFrame, e: pd.DataFrame) ->
     eff = w.effects
     pS = w.p_supportive
     p0 = e["p0"].to_numpy()
-    base_on = (p0 + eff["ocr_credit_recovered"]
+    base_on = (p0 + eff["ocr_credit_recovered"] + e["h_credit_recovered"].to_numpy()
                + eff["idle_share_pass"] * 10 * (rec["idle_share"].to_numpy() - e["idle_ref"].to_numpy()))
-    p_s1 = np.clip(base_on + eff["mentor_credit_recovered"] * (1 - pS), 0.01, 0.99)
-    p_s0 = np.clip(base_on + eff["mentor_credit_recovered"] * (0 - pS), 0.01, 0.99)
+    delta = eff["mentor_credit_recovered"] + e["h_mentor_credit_recovered"].to_numpy()
+    p_s1 = np.clip(base_on + delta * (1 - pS), 0.01, 0.99)
+    p_s0 = np.clip(base_on + delta * (0 - pS), 0.01, 0.99)
     V = rec["V"].to_numpy()
     r0 = V < p0
     r_s1 = V < p_s1

@@ -3,11 +3,14 @@
 The truth of an estimand is the **realized** mean of the individual effects
 over its population (for ``ocr_*``: the online takers in the analytic cohort;
 for ``mentor_*``: the online takers with a supportive mentor), so it differs
-from the configured effect by sampling and rounding only.
+from the configured effect by sampling and rounding only. With effect dynamics
+the unit effects also hold event-time effects ``ocr_<outcome>_t<k>``, and the
+truth one record per estimand and event time ``k`` (field ``event_time``).
 ``engagement_idle_pass`` records the structural idle-share coefficient.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 import numpy as np
@@ -16,7 +19,11 @@ import pandas as pd
 from credit_recovery.data.cohort import cohort_units
 from credit_recovery.synthetic.events import USER_TYPES
 
-__all__ = ["TRUTH_ESTIMANDS", "OUTCOMES", "truth_from_unit_effects", "planted_truth", "planted_types"]
+__all__ = ["TRUTH_ESTIMANDS", "OUTCOMES", "EVENT_COLUMN", "truth_from_unit_effects", "event_time_truth",
+           "planted_truth", "planted_types"]
+
+#: Unit-effect column of an event-time effect (effect dynamics): ``<estimand_id>_t<k>``.
+EVENT_COLUMN = re.compile(r"(ocr_[a-z_]+?)_t(\d+)")
 
 #: Outcomes of a recovery episode with potential outcomes in the unit effects (``y0_<outcome>``, ``y1_<outcome>``).
 OUTCOMES = ("math", "reading", "credits", "gpa", "credit_recovered")
@@ -82,6 +89,32 @@ def truth_from_unit_effects(unit_effects: pd.DataFrame, units: pd.DataFrame | No
             "description": spec["description"],
             "value": float(values.mean()) if len(values) else float("nan"),
             "n": int(values.notna().sum()),
+        })
+    return out + event_time_truth(ue)
+
+
+def event_time_truth(ue: pd.DataFrame) -> list[dict[str, Any]]:
+    """Truth records of the event-time effects (columns ``ocr_<outcome>_t<k>``, from effect dynamics).
+
+    One ``{estimand_id, event_time, description, value, n}`` record per column: ``estimand_id``
+    is the recovery-year estimand's (``ocr_math``), ``event_time`` ``k`` (school years after the
+    recovery year), ``value`` the mean effect over the estimand's population (the online units)
+    with a student-year at event time ``k``. None without effect dynamics.
+    """
+    out = []
+    online = ue["online"].to_numpy(bool)
+    for col in ue.columns:
+        found = EVENT_COLUMN.fullmatch(col)
+        if not found or found.group(1) not in TRUTH_ESTIMANDS:
+            continue
+        values = ue.loc[online, col].astype(float).dropna()
+        k = int(found.group(2))
+        out.append({
+            "estimand_id": found.group(1), "event_time": k,
+            "description": f"{TRUTH_ESTIMANDS[found.group(1)]['description']}, {k} school year(s) after the "
+                           "recovery year, over those still enrolled",
+            "value": float(values.mean()) if len(values) else float("nan"),
+            "n": int(len(values)),
         })
     return out
 

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from credit_recovery.synthetic.courses import PERF_SD
+from credit_recovery.synthetic.knobs import school_shock
 from credit_recovery.synthetic.world import World
 
 __all__ = ["draw_schools", "draw_students", "draw_student_years", "draw_mentors"]
@@ -23,7 +25,7 @@ __all__ = ["draw_schools", "draw_students", "draw_student_years", "draw_mentors"
 def draw_schools(w: World) -> None:
     """Schools, their staggered roll-out years and school effects."""
     rng = w.rng
-    n = int(w.scale["n_schools"])
+    n = w.n_schools
     w.school_ids = np.array([f"SCH{i + 1:02d}" for i in range(n)])
     # staggered roll-out of online credit recovery: first online courses in these years
     span = max(1, min(4, len(w.years) - 3))
@@ -107,6 +109,12 @@ def draw_student_years(w: World) -> None:
     sy["read_missing"] = untested | (rng.random(n) < 0.01)
     sy["year_noise"] = rng.normal(0, 0.35, n)
     sy["gpa_noise"] = rng.normal(0, 0.08, n)
+    if w.outcome_shock is not None:  # school shocks raise the year's scores and course performance
+        shock = school_shock(w, w.outcome_shock, s["school_idx"].to_numpy(), sy["school_year"].to_numpy())
+        sy["z_math"] += shock
+        sy["z_read"] += shock
+        sy["year_noise"] += PERF_SD * shock
+        sy["outcome_shock"] = shock
     w.student_years = sy
 
 

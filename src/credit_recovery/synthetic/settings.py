@@ -2,14 +2,18 @@
 
 The defaults are the ``simulation`` section's defaults in the config schema
 (:func:`credit_recovery.shared.config.defaults`); :func:`resolve_settings`
-merges a config section over them and rejects unknown keys.
+merges a config section over them, nested sections key by key (``attrition:
+{base: 0.1}`` keeps ``online_extra``'s default), rejects unknown keys at any
+depth and checks the result against the section's schema.
 """
 from __future__ import annotations
 
 import copy
 from typing import Any, Mapping
 
-from credit_recovery.shared.config import defaults
+import jsonschema
+
+from credit_recovery.shared.config import defaults, section_schema
 
 __all__ = ["SCALES", "DEFAULTS", "SESSION_KEYS", "ENGAGEMENT_DEFAULTS", "resolve_settings"]
 
@@ -33,21 +37,33 @@ ENGAGEMENT_DEFAULTS: dict[str, Any] = {k: defaults("engagement")[k] for k in SES
 
 
 def resolve_settings(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Merge a ``simulation`` config section over :data:`DEFAULTS` and check it."""
+    """Merge a ``simulation`` config section over :data:`DEFAULTS` and check it.
+
+    Nested sections (``effects``, ``attrition``, ``effect_heterogeneity.<estimand>``, ...) are merged
+    key by key; an unknown key at any depth is an error naming the allowed ones, and the merged
+    settings must satisfy the schema (types, ranges).
+    """
     settings = copy.deepcopy(DEFAULTS)
-    for key, value in (config or {}).items():
-        if key == "effects":
-            unknown = set(value) - set(DEFAULTS["effects"])
-            if unknown:
-                raise ValueError(f"unknown simulation effect(s) {sorted(unknown)}; "
-                                 f"allowed: {sorted(DEFAULTS['effects'])}")
-            settings["effects"].update(value)
-        elif key in settings:
-            settings[key] = value
-        else:
-            raise ValueError(f"unknown simulation setting {key!r}; allowed: {sorted(DEFAULTS)}")
+    _merge(settings, config or {}, "")
     if settings["scale"] not in SCALES:
         raise ValueError(f"simulation.scale must be one of {sorted(SCALES)}, got {settings['scale']!r}")
     if int(settings["n_years"]) < 3:
         raise ValueError("simulation.n_years must be at least 3")
+    try:
+        jsonschema.validate(settings, section_schema("simulation"))
+    except jsonschema.ValidationError as err:
+        where = ".".join(str(p) for p in err.absolute_path)
+        raise ValueError(f"invalid simulation setting {where!r}: {err.message}") from None
     return settings
+
+
+def _merge(target: dict[str, Any], update: Mapping[str, Any], prefix: str) -> None:
+    """Merge ``update`` into ``target`` in place: dicts key by key, other values replaced."""
+    for key, value in update.items():
+        if key not in target:
+            what = "effect(s)" if prefix == "effects." else "setting"
+            raise ValueError(f"unknown simulation {what} {prefix + key!r}; allowed: {sorted(target)}")
+        if isinstance(target[key], dict) and isinstance(value, Mapping):
+            _merge(target[key], value, f"{prefix}{key}.")
+        else:
+            target[key] = copy.deepcopy(value)

@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from credit_recovery.synthetic.courses import nanmean_rows
+from credit_recovery.synthetic.dynamics import add_score_dynamics, dynamics_on, event_time_effects
 from credit_recovery.synthetic.events import USER_TYPES
+from credit_recovery.synthetic.knobs import attrition_mask
 from credit_recovery.synthetic.world import World
 
 __all__ = ["scale_score", "score_effects", "observed_student_years", "unit_effects"]
@@ -29,18 +31,23 @@ def scale_score(z: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(250 + 40 * z), 100, 400)
 
 
-def score_effects(w: World) -> dict[str, np.ndarray]:
+def score_effects(w: World, het: dict[str, np.ndarray | float] | None = None) -> dict[str, np.ndarray]:
     """Per-episode effects of online recovery on the latent z-scores.
 
     ``math`` (with the episode's mentor), ``math_s1`` / ``math_s0`` (with a
-    supportive / non-supportive mentor) and ``read``.
+    supportive / non-supportive mentor) and ``read``. ``het`` holds the
+    episodes' effect heterogeneity ``h`` of ``ocr_math``, ``ocr_reading`` and
+    ``mentor_math`` (missing: 0).
     """
     ep, eff, pS = w.episodes, w.effects, w.p_supportive
+    het = het or {}
+    tau_m = eff["ocr_math"] + het.get("ocr_math", 0.0)
+    delta_m = eff["mentor_math"] + het.get("mentor_math", 0.0)
     return {
-        "math": eff["ocr_math"] + eff["mentor_math"] * (ep["supportive"].to_numpy() - pS) + ep["eta_math"].to_numpy(),
-        "math_s1": eff["ocr_math"] + eff["mentor_math"] * (1 - pS) + ep["eta_math"].to_numpy(),
-        "math_s0": eff["ocr_math"] + eff["mentor_math"] * (0 - pS) + ep["eta_math"].to_numpy(),
-        "read": eff["ocr_reading"] + ep["eta_read"].to_numpy(),
+        "math": tau_m + delta_m * (ep["supportive"].to_numpy() - pS) + ep["eta_math"].to_numpy(),
+        "math_s1": tau_m + delta_m * (1 - pS) + ep["eta_math"].to_numpy(),
+        "math_s0": tau_m + delta_m * (0 - pS) + ep["eta_math"].to_numpy(),
+        "read": eff["ocr_reading"] + het.get("ocr_reading", 0.0) + ep["eta_read"].to_numpy(),
     }
 
 
@@ -51,7 +58,9 @@ def observed_student_years(w: World, rec: pd.DataFrame, recovered: np.ndarray,
     ``rec`` holds the recovery attempts (``sy_next``), ``recovered`` whether
     each recovered its course, ``tau`` the :func:`score_effects`. The second
     value holds ``z_math``, ``z_read`` (with the online takers' effects),
-    ``math_obs``, ``read_obs``, ``credits_obs`` and ``gpa_rounded``.
+    ``math_obs``, ``read_obs`` (after attrition), ``credits_obs``,
+    ``gpa_rounded`` (before attrition: the potential outcome of the observed treatment)
+    and ``extra_cred`` (recovered credits of each student-year).
     """
     sy, st, ep = w.student_years, w.students, w.episodes
     n_sy = len(sy)
@@ -69,19 +78,26 @@ def observed_student_years(w: World, rec: pd.DataFrame, recovered: np.ndarray,
     on = ep["online"].to_numpy()
     z_math[nxt] += np.where(on, tau["math"], 0.0)
     z_read[nxt] += np.where(on, tau["read"], 0.0)
+    if dynamics_on(w):  # effects in the years after the recovery year
+        add_score_dynamics(w, {"math": z_math, "read": z_read}, tau)
     math_obs = np.where(sy["math_missing"], np.nan, scale_score(z_math))
     read_obs = np.where(sy["read_missing"], np.nan, scale_score(z_read))
     gpa_rounded = np.round(np.clip(gpa_obs, 0, 4), 2)
+    gpa_reported = gpa_rounded
+    lost = attrition_mask(w)
+    if lost is not None:  # attrition: the recovery year's scores and GPA are not observed
+        math_obs, read_obs = np.where(lost, np.nan, math_obs), np.where(lost, np.nan, read_obs)
+        gpa_reported = np.where(lost, np.nan, gpa_rounded)
     student_years = pd.DataFrame({
         "student_id": sy_student, "school_year": sy["school_year"].to_numpy(),
         "school_id": w.school_ids[sy_school_idx], "grade": sy["grade"].to_numpy(),
         "frl": sy["frl"].to_numpy(bool), "ell": sy["ell"].to_numpy(bool), "sped": sy["sped"].to_numpy(bool),
         "days_enrolled": sy["days_enrolled"].to_numpy(), "days_absent": sy["days_absent"].to_numpy(),
-        "math_score": math_obs, "reading_score": read_obs, "gpa": gpa_rounded,
+        "math_score": math_obs, "reading_score": read_obs, "gpa": gpa_reported,
         "credits_earned": credits_obs,
     })
     observed = {"z_math": z_math, "z_read": z_read, "math_obs": math_obs, "read_obs": read_obs,
-                "credits_obs": credits_obs, "gpa_rounded": gpa_rounded}
+                "credits_obs": credits_obs, "gpa_rounded": gpa_rounded, "extra_cred": extra_cred}
     return student_years, observed
 
 
@@ -106,6 +122,8 @@ def unit_effects(w: World, rec: pd.DataFrame, recovery: dict[str, np.ndarray], t
     assert (rec.loc[rec["is_index"], "episode"].to_numpy() == ep["episode"].to_numpy()).all()
     _score_unit_effects(w, ue, tau, observed)
     _recovery_unit_effects(w, ue, rec, recovery, observed)
+    if dynamics_on(w):  # event-time potential outcomes and effects (columns with suffix _t1, _t2, ...)
+        event_time_effects(w, ue, tau, observed)
     return ue
 
 
@@ -164,8 +182,9 @@ def _recovery_unit_effects(w: World, ue: pd.DataFrame, rec: pd.DataFrame, recove
     ue["ocr_credits"] = c1 - c0
     ue["mentor_credits"] = rec_s1 - rec_s0
     noise = sy["gpa_noise"].to_numpy()[nxt]
-    g0 = np.round(np.clip(ep["gpa_other0"].to_numpy() + noise, 0, 4), 2)
-    g1 = np.round(np.clip(ep["gpa_other1"].to_numpy() + noise + ep["g_shift"].to_numpy(), 0, 4), 2)
+    g_prior = w.gpa_dyn[nxt]  # earlier recoveries' effect dynamics (0 without)
+    g0 = np.round(np.clip(ep["gpa_other0"].to_numpy() + noise + g_prior, 0, 4), 2)
+    g1 = np.round(np.clip(ep["gpa_other1"].to_numpy() + noise + (ep["g_shift"].to_numpy() + g_prior), 0, 4), 2)
     ue["y0_gpa"], ue["y1_gpa"] = g0, g1
     ue["ocr_gpa"] = g1 - g0
     ue["mentor_gpa"] = 0.0
