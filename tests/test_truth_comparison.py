@@ -14,14 +14,15 @@ def test_truth_is_the_mean_effect_over_the_estimates_own_online_units():
                        "online": rng.random(n) < 0.5, "supportive": rng.random(n) < 0.5,
                        "ocr_math": rng.normal(-0.2, 0.05, n), "mentor_math": rng.normal(0.1, 0.05, n)})
     units = ue.sample(40, random_state=1)
-    samples = pd.DataFrame({"sample": "s1", "outcome": "math", "student_id": units["student_id"],
-                            "recovery_record_id": units["course_record_id"], "online": units["online"].astype(int)})
+    one = pd.DataFrame({"outcome": "math", "student_id": units["student_id"],
+                        "recovery_record_id": units["course_record_id"], "online": units["online"].astype(int)})
+    samples = pd.concat([one.assign(sample="matched"), one.assign(sample="online")], ignore_index=True)
     est = estimates_frame([
         estimate_row(estimand_id="ocr_math", outcome="math", treatment="online", estimand="ATT", estimator="e",
-                     sample="s1", estimate=-0.2, std_error=0.01, n=40),
+                     sample="matched", estimate=-0.2, std_error=0.01, n=40),
         estimate_row(estimand_id="mentor_math", outcome="math", treatment="supportive", estimand="ATT",
-                     estimator="m", sample="s1", estimate=0.5, std_error=0.01, n=40),
-        estimate_row(outcome="math", treatment="x", estimand="ATT", estimator="no id", sample="s1", estimate=0,
+                     estimator="m", sample="online", estimate=0.5, std_error=0.01, n=40),
+        estimate_row(outcome="math", treatment="x", estimand="ATT", estimator="no id", sample="matched", estimate=0,
                      std_error=1, n=40)])
     out = truth_vs_estimates(est, samples, ue).set_index("estimand_id")
     assert len(out) == 2

@@ -1,38 +1,52 @@
-# Monte Carlo study of the estimators (synthetic only): `snakemake monte_carlo`. Not part of rule all.
-# One job per replicate seed; each job runs every confounding level of monte_carlo in-process.
+# Monte Carlo study of the estimators over a suite of scenarios (synthetic only): `snakemake monte_carlo`.
+# Not part of rule all. One job per scenario x scale x replicate seed (monte_carlo.scenarios, .scales,
+# .replicates, .first_seed), then one summary job: the validity matrix and its figures (docs/validity.md).
+# Quick preset (every scenario, 2 replicates, scale tiny):
+#   snakemake --configfile config.yaml workflow/presets/monte_carlo_quick.yaml --cores 2 monte_carlo
+
+
+def monte_carlo_replicate_files(wildcards=None):
+    """The replicate tables the monte_carlo summary needs: every scenario x scale x seed."""
+    mc = config["monte_carlo"]
+    return [
+        f"results/monte_carlo/replicates/{scenario}/{scale}/replicate_{mc['first_seed'] + r}.csv"
+        for scenario in mc["scenarios"]
+        for scale in mc["scales"]
+        for r in range(mc["replicates"][scale])
+    ]
 
 
 rule monte_carlo_replicate:
     input:
         code=PACKAGE_STAMP,
     output:
-        "results/monte_carlo/replicates/replicate_{seed}.csv",
+        "results/monte_carlo/replicates/{scenario}/{scale}/replicate_{seed}.csv",
     wildcard_constraints:
+        scenario=r"[a-z][a-z0-9_]*",
+        scale=r"tiny|small|medium|default|paper",
         seed=r"\d+",
     params:
         config=config,
     conda:
         "../../environment.yml"
     log:
-        "results/logs/monte_carlo/replicate_{seed}.log",
+        "results/logs/monte_carlo/{scenario}/{scale}/replicate_{seed}.log",
     script:
         "../scripts/monte_carlo_replicate.py"
 
 
 rule monte_carlo:
     input:
-        replicates=expand(
-            "results/monte_carlo/replicates/replicate_{seed}.csv",
-            seed=range(
-                config["monte_carlo"]["first_seed"],
-                config["monte_carlo"]["first_seed"] + config["monte_carlo"]["replicates"],
-            ),
-        ),
+        replicates=monte_carlo_replicate_files(),
         code=PACKAGE_STAMP,
     output:
         summary="results/monte_carlo/monte_carlo.csv",
+        validity="results/monte_carlo/validity_matrix.csv",
         replicates="results/monte_carlo/replicates.parquet",
         figure=multiext("results/monte_carlo/monte_carlo", ".png", ".svg"),
+        heatmap=multiext("results/monte_carlo/validity_matrix", ".png", ".svg"),
+    params:
+        scenarios=list(config["monte_carlo"]["scenarios"]),
     conda:
         "../../environment.yml"
     log:

@@ -4,12 +4,24 @@ Every specification returns ``(estimates, samples)``: tidy estimate rows and,
 per estimate, its units (``sample, outcome, student_id, recovery_record_id,
 online``), so that the truth comparison can recompute the planted effect over
 exactly those units (:mod:`credit_recovery.truth.comparison`).
+
+The estimand registry (:data:`REGISTRY`) states, for every estimate sample, the estimand it targets
+(population, contrast, time), which units its truth averages over (:func:`truth_mask`), the assumptions
+it needs (:data:`ASSUMPTIONS`) and the simulator knobs that break each one (:data:`BROKEN_BY`,
+:data:`KNOBS`); :func:`assumptions_hold` decides from a scenario's ``simulation`` settings whether they
+hold (see docs/validity.md).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
 import pandas as pd
 
-__all__ = ["OCR_ESTIMANDS", "MENTOR_ESTIMANDS", "SAMPLE_COLUMNS", "units_frame", "stack_samples"]
+__all__ = ["OCR_ESTIMANDS", "MENTOR_ESTIMANDS", "SAMPLE_COLUMNS", "units_frame", "stack_samples", "ASSUMPTIONS",
+           "KNOBS", "BROKEN_BY", "EstimandSpec", "REGISTRY", "estimand_spec", "broken_knobs", "assumptions_hold",
+           "truth_mask"]
 
 #: Outcome -> estimand id of online vs classroom recovery.
 OCR_ESTIMANDS = {o: f"ocr_{o}" for o in ("math", "reading", "credits", "gpa", "credit_recovered")}
@@ -34,3 +46,188 @@ def stack_samples(parts: list[pd.DataFrame]) -> pd.DataFrame:
     out = pd.concat(parts, ignore_index=True).drop_duplicates(["sample", "outcome", "student_id",
                                                                "recovery_record_id"])
     return out.sort_values(cols[:4], kind="stable").reset_index(drop=True)
+
+
+# --- the estimand registry ---------------------------------------------------------------------------
+#
+# One entry per estimate sample the pipeline reports: what the estimate targets (population, contrast,
+# time), the population over which :mod:`credit_recovery.truth.comparison` computes its truth, the
+# assumptions it needs, and for each assumption the simulator knobs (``simulation`` settings) that break
+# it. :func:`assumptions_hold` reads a scenario's simulation settings against that list.
+
+#: Assumption id -> what it says.
+ASSUMPTIONS: dict[str, str] = {
+    "random_assignment": "online take-up is independent of potential outcomes (no selection at all)",
+    "selection_on_observables": "no unobserved confounder of online take-up and outcomes given the covariates",
+    "overlap": "every online unit has comparable classroom units (common support)",
+    "constant_effects_in_regression": "the regression's implicit weights do not matter: effects are constant "
+                                      "across units (else OLS with controls or FE targets a variance-weighted "
+                                      "average, not the average over the estimand's population)",
+    "school_year_shocks_absorbed": "school-by-year shocks to take-up and outcomes are absorbed by the design "
+                                   "(the designs with school-by-year FE or exact school-year matching need not "
+                                   "state it; IPW with school and year dummies does)",
+    "parallel_trends": "online and classroom recoverers' untreated outcomes move in parallel (time-invariant "
+                       "confounding only)",
+    "no_carry_over": "the effect is confined to the recovery year (no dynamic effects in later years)",
+    "mentors_random_within_school": "supportive mentors are assigned at random within school",
+    "no_differential_attrition": "next-year outcomes are missing at the same rate for online and classroom",
+}
+
+
+def _positive(value: Any) -> bool:
+    return value is not None and float(value) > 0
+
+
+def _slopes(settings: Mapping[str, Any], estimand_id: str | None) -> bool:
+    het = settings.get("effect_heterogeneity") or {}
+    ids = [estimand_id] if estimand_id else list(het)
+    return any(float(v) != 0 for e in ids for v in (het.get(e) or {}).values())
+
+
+def _dynamics(settings: Mapping[str, Any], estimand_id: str | None) -> bool:
+    dyn = settings.get("effect_dynamics") or {}
+    ids = [estimand_id] if estimand_id else list(dyn)
+    return any(float(v) != 0 for e in ids for v in (dyn.get(e) or []))
+
+
+#: Knob id -> (what it is, predicate(simulation settings, estimand_id or None) -> knob is on).
+KNOBS: dict[str, tuple[str, Callable[[Mapping[str, Any], str | None], bool]]] = {
+    "selection": ("online take-up depends on student covariates (always, in the synthetic district)",
+                  lambda s, e: True),
+    "unobserved_confounding": ("simulation.unobserved_confounding > 0",
+                               lambda s, e: _positive(s.get("unobserved_confounding"))),
+    "effect_heterogeneity": ("a non-zero simulation.effect_heterogeneity slope for the estimand", _slopes),
+    "effect_dynamics": ("a non-zero simulation.effect_dynamics multiple for the estimand", _dynamics),
+    "school_year_shocks": ("simulation.school_shocks.school_year_sd > 0",
+                           lambda s, e: _positive((s.get("school_shocks") or {}).get("school_year_sd"))),
+    "mentor_selection": ("simulation.mentor_selection > 0", lambda s, e: _positive(s.get("mentor_selection"))),
+    "differential_attrition": ("simulation.attrition.online_extra > 0",
+                               lambda s, e: _positive((s.get("attrition") or {}).get("online_extra"))),
+}
+
+#: Assumption id -> the knobs that break it.
+BROKEN_BY: dict[str, tuple[str, ...]] = {
+    "random_assignment": ("selection", "unobserved_confounding", "school_year_shocks"),
+    "selection_on_observables": ("unobserved_confounding",),
+    "overlap": (),
+    "constant_effects_in_regression": ("effect_heterogeneity",),
+    "school_year_shocks_absorbed": ("school_year_shocks",),
+    "parallel_trends": (),
+    "no_carry_over": ("effect_dynamics",),
+    "mentors_random_within_school": ("mentor_selection",),
+    "no_differential_attrition": ("differential_attrition",),
+}
+
+
+@dataclass(frozen=True)
+class EstimandSpec:
+    """What the estimates of one sample target and what they need.
+
+    Attributes
+    ----------
+    sample : str
+        The ``sample`` value of the estimate rows (``results/models/estimates.csv``).
+    estimators : tuple of str
+        The ``estimator`` values reported on this sample.
+    population : str
+        The units whose mean effect is the target.
+    contrast : str
+    time : str
+    truth_units : str
+        ``"online"`` (truth = mean unit effect over the online units of the
+        estimate's own sample) or ``"online_supportive"`` (over the online units
+        with a supportive mentor).
+    assumptions : tuple of str
+        Keys of :data:`ASSUMPTIONS`.
+    designed : bool
+        Whether the design is meant to be unbiased in the default district
+        (everything but the naive comparison and the unadjusted matched
+        difference, which are reported for contrast).
+    """
+
+    sample: str
+    estimators: tuple[str, ...]
+    population: str
+    contrast: str
+    time: str
+    truth_units: str
+    assumptions: tuple[str, ...]
+    designed: bool
+
+    def broken_by(self) -> tuple[str, ...]:
+        """The knobs that break at least one of the assumptions (sorted, unique)."""
+        return tuple(sorted({k for a in self.assumptions for k in BROKEN_BY[a]}))
+
+
+_NEXT_YEAR = "the school year after the recovery year (next-year outcomes) / the recovery outcome"
+_OCR = "online vs classroom recovery"
+_MENTOR = "instructionally supportive vs non-supportive mentor"
+
+#: Sample -> its :class:`EstimandSpec` (every sample that carries an ``ocr_*`` or ``mentor_*`` estimand).
+REGISTRY: dict[str, EstimandSpec] = {s.sample: s for s in (
+    EstimandSpec("cohort", ("naive difference in means (OLS)",), "online recoverers of the cohort (ATT)", _OCR,
+                 _NEXT_YEAR, "online", ("random_assignment", "no_differential_attrition"), False),
+    EstimandSpec("matched", ("nearest-neighbour matching, WLS", "nearest-neighbour matching, WLS g-computation"),
+                 "matched online recoverers (ATT)", _OCR, _NEXT_YEAR, "online",
+                 ("selection_on_observables", "overlap", "no_differential_attrition"), False),
+    EstimandSpec("matched_fe", ("matched WLS, covariates, school-by-year FE",), "matched online recoverers (ATT)",
+                 _OCR, _NEXT_YEAR, "online",
+                 ("selection_on_observables", "overlap", "constant_effects_in_regression",
+                  "no_differential_attrition"), True),
+    EstimandSpec("panel", ("student FE panel, school-by-year FE",), "online recoverers in the panel (ATT)", _OCR,
+                 "the recovery year", "online",
+                 ("parallel_trends", "no_carry_over", "constant_effects_in_regression",
+                  "no_differential_attrition"), True),
+    EstimandSpec("panel_es", ("student FE event study, school-by-year FE",),
+                 "online recoverers in the panel (ATT)", _OCR,
+                 "event time 0 (the recovery year) against event time -1", "online",
+                 ("parallel_trends", "constant_effects_in_regression", "no_differential_attrition"), True),
+    EstimandSpec("online", ("mentor instructionally supportive vs not, school FE",),
+                 "online takers with a supportive mentor", _MENTOR, _NEXT_YEAR, "online_supportive",
+                 ("mentors_random_within_school", "constant_effects_in_regression", "no_differential_attrition"),
+                 True),
+    EstimandSpec("ipw3", ("three-way IPW (multinomial propensity)",),
+                 "online takers with a supportive mentor (scored as ATT; the IPW contrast is an ATE)", _MENTOR,
+                 _NEXT_YEAR, "online_supportive",
+                 ("selection_on_observables", "mentors_random_within_school", "overlap",
+                  "constant_effects_in_regression", "school_year_shocks_absorbed", "no_differential_attrition"),
+                 True),
+)}
+
+
+def estimand_spec(sample: str) -> EstimandSpec:
+    """The registry entry of an estimate sample (raises ``KeyError`` naming the known samples)."""
+    try:
+        return REGISTRY[sample]
+    except KeyError:
+        raise KeyError(f"no estimand registry entry for sample {sample!r}; known: {sorted(REGISTRY)}") from None
+
+
+def broken_knobs(sample: str, settings: Mapping[str, Any], estimand_id: str | None = None) -> list[str]:
+    """The knobs switched on in ``settings`` (a ``simulation`` section) that break the sample's assumptions."""
+    return [k for k in estimand_spec(sample).broken_by() if KNOBS[k][1](settings, estimand_id)]
+
+
+def assumptions_hold(sample: str, settings: Mapping[str, Any], estimand_id: str | None = None) -> bool:
+    """Whether every assumption of the sample's estimators holds in a district with these simulation settings.
+
+    Parameters
+    ----------
+    sample : str
+        The estimate's ``sample`` (a :data:`REGISTRY` key).
+    settings : mapping
+        The ``simulation`` section of the scenario (missing knobs count as off).
+    estimand_id : str, optional
+        Judge the per-estimand knobs (heterogeneity, dynamics) for this estimand
+        only; by default any estimand's knob counts.
+    """
+    return not broken_knobs(sample, settings, estimand_id)
+
+
+def truth_mask(sample: str, online: np.ndarray, supportive: np.ndarray) -> np.ndarray:
+    """Which units of an estimate's own sample its truth averages over (from :attr:`EstimandSpec.truth_units`)."""
+    units = estimand_spec(sample).truth_units
+    mask = np.asarray(online, dtype=bool)
+    if units == "online_supportive":
+        mask = mask & np.asarray(supportive, dtype=bool)
+    return mask

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from credit_recovery.specs.estimands import truth_mask
+
 __all__ = ["truth_vs_estimates"]
 
 
@@ -20,9 +22,11 @@ def truth_vs_estimates(estimates: pd.DataFrame, samples: pd.DataFrame, unit_effe
 
     Notes
     -----
-    The truth of an ``ocr_*`` estimate is the mean individual effect over the
-    online units of its sample; of a ``mentor_*`` estimate, over the online
-    units with a supportive mentor. ``covers`` is ``ci_low <= truth <= ci_high``.
+    The truth of an estimate is the mean individual effect over the units of
+    its own sample that its estimand's population names in the estimand
+    registry (:func:`credit_recovery.specs.estimands.truth_mask`): the online
+    units for the ``ocr_*`` samples, the online units with a supportive mentor
+    for the mentor samples. ``covers`` is ``ci_low <= truth <= ci_high``.
     """
     ue = unit_effects.rename(columns={"course_record_id": "recovery_record_id"})
     rows = []
@@ -32,9 +36,7 @@ def truth_vs_estimates(estimates: pd.DataFrame, samples: pd.DataFrame, unit_effe
             continue
         units = samples[(samples["sample"] == e["sample"]) & (samples["outcome"] == e["outcome"])]
         u = ue.merge(units[["student_id", "recovery_record_id"]], on=["student_id", "recovery_record_id"])
-        mask = u["online"].to_numpy(bool)
-        if eid.startswith("mentor_"):
-            mask = mask & u["supportive"].to_numpy(bool)
+        mask = truth_mask(e["sample"], u["online"].to_numpy(bool), u["supportive"].to_numpy(bool))
         truth = float(u.loc[mask, eid].mean()) if mask.any() else float("nan")
         rows.append({
             "estimand_id": eid, "outcome": e["outcome"], "estimator": e["estimator"], "sample": e["sample"],

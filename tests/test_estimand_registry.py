@@ -1,0 +1,75 @@
+"""The estimand registry: every reported estimate has an entry, and the knobs flip its assumptions."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from credit_recovery.shared.config import defaults
+from credit_recovery.specs.estimands import (ASSUMPTIONS, BROKEN_BY, KNOBS, REGISTRY, assumptions_hold,
+                                             broken_knobs, estimand_spec, truth_mask)
+
+
+def test_every_assumption_and_knob_is_described():
+    for spec in REGISTRY.values():
+        assert set(spec.assumptions) <= set(ASSUMPTIONS), spec.sample
+        assert spec.population and spec.contrast and spec.time
+        assert spec.truth_units in ("online", "online_supportive")
+    assert set(BROKEN_BY) == set(ASSUMPTIONS)
+    assert {k for ks in BROKEN_BY.values() for k in ks} <= set(KNOBS)
+    with pytest.raises(KeyError, match="known"):
+        estimand_spec("no such sample")
+
+
+def test_designed_estimators_hold_in_the_default_district_and_the_naive_one_never_does():
+    sim = defaults("simulation")
+    for sample, spec in REGISTRY.items():
+        assert assumptions_hold(sample, sim) == spec.designed or sample == "matched", sample
+    assert assumptions_hold("matched", sim)  # unbiased for its ATT, but reported without adjustment
+    assert not assumptions_hold("cohort", sim) and broken_knobs("cohort", sim) == ["selection"]
+
+
+@pytest.mark.parametrize("knob, overlay, broken, intact", [
+    ("unobserved_confounding", {"unobserved_confounding": 1.0}, ["matched_fe", "ipw3"], ["panel", "panel_es", "online"]),
+    ("effect_dynamics", {"effect_dynamics": {"ocr_math": [0.5, 0.25]}}, ["panel"], ["panel_es", "matched_fe"]),
+    ("mentor_selection", {"mentor_selection": 1.0}, ["online", "ipw3"], ["matched_fe", "panel"]),
+    ("differential_attrition", {"attrition": {"base": 0.05, "online_extra": 0.1}},
+     ["matched_fe", "panel", "online"], []),
+    ("school_year_shocks", {"school_shocks": {"school_sd": 0.2, "school_year_sd": 0.1}}, ["ipw3"],
+     ["matched_fe", "panel", "online"]),
+    ("effect_heterogeneity", {"effect_heterogeneity": {"ocr_math": {"math_pre": 0.1}}}, ["matched_fe", "panel"],
+     ["matched"]),
+])
+def test_a_knob_that_breaks_an_assumption_flips_assumptions_hold(knob, overlay, broken, intact):
+    sim = {**defaults("simulation"), **overlay}
+    for s in broken:
+        assert assumptions_hold(s, defaults("simulation")) and not assumptions_hold(s, sim), s
+        assert knob in broken_knobs(s, sim)
+    for s in intact:
+        assert assumptions_hold(s, sim), s
+
+
+def test_per_estimand_knobs_count_only_for_their_estimand():
+    sim = {**defaults("simulation"), "effect_heterogeneity": {"ocr_math": {"math_pre": 0.1}},
+           "effect_dynamics": {"ocr_reading": [0.5]}}
+    assert not assumptions_hold("matched_fe", sim, "ocr_math")
+    assert assumptions_hold("matched_fe", sim, "ocr_reading")
+    assert not assumptions_hold("panel", sim, "ocr_reading") and assumptions_hold("panel", sim, "ocr_gpa")
+    zero = {**defaults("simulation"), "effect_heterogeneity": {"ocr_math": {"math_pre": 0.0}}}
+    assert assumptions_hold("matched_fe", zero)
+
+
+def test_truth_mask_follows_the_registry():
+    online, supportive = np.array([1, 1, 0, 0], bool), np.array([1, 0, 1, 0], bool)
+    assert truth_mask("matched", online, supportive).tolist() == [True, True, False, False]
+    assert truth_mask("online", online, supportive).tolist() == [True, False, False, False]
+    assert truth_mask("ipw3", online, supportive).tolist() == [True, False, False, False]
+
+
+@pytest.mark.slow
+def test_every_scored_estimate_of_a_pipeline_run_has_a_registry_entry(tiny_run):
+    est = pd.read_csv(tiny_run / "results/models/estimates.csv", keep_default_na=False)
+    scored = est[est["estimand_id"].str.match(r"^(ocr|mentor)_")]
+    assert len(scored) and set(scored["sample"]) == set(REGISTRY)
+    for _, e in scored.iterrows():
+        assert e["estimator"] in estimand_spec(e["sample"]).estimators, (e["sample"], e["estimator"])
+    truth = pd.read_csv(tiny_run / "results/truth_comparison/truth_vs_estimates.csv", keep_default_na=False)
+    assert set(truth["sample"]) <= set(REGISTRY)
