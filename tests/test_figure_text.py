@@ -29,7 +29,7 @@ from credit_recovery.reporting.figures import event_study_plot, forest_plot, plo
 from credit_recovery.reporting.fragments import plot_effects
 from credit_recovery.reporting.tables import SPECIFICATIONS
 from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
-from credit_recovery.truth.figures import mc_plot
+from credit_recovery.truth.figures import mc_plot, validity_heatmap
 from credit_recovery.truth.montecarlo import summarize_replicates
 
 #: Overlap (pixels at the figure's dpi) tolerated between two text boxes: glyph boxes may touch.
@@ -261,6 +261,28 @@ def _mc_summary() -> pd.DataFrame:
     return summarize_replicates(rows)
 
 
+def _validity_summary() -> pd.DataFrame:
+    """A Monte Carlo summary over the default scenario suite's worlds and every designed estimator."""
+    rng = np.random.default_rng(6)
+    scenarios = ["default", "heterogeneous", "dynamic", "school_shocks", "attrition", "mentor_selection",
+                 "confounding", "random"]
+    specs = [("ocr_math", "matched_fe"), ("ocr_math", "panel"), ("ocr_credits", "matched_fe"),
+             ("ocr_credits", "panel"), ("ocr_gpa", "panel_es"), ("mentor_math", "online"), ("mentor_math", "ipw3")]
+    parts = []
+    for scenario in scenarios:
+        for estimand, sample in specs:
+            truth = rng.normal(-0.2, 0.01, 30)
+            est = truth + rng.normal(0.03, 0.05, 30)
+            parts.append(pd.DataFrame({"scenario": scenario, "scale": "medium", "estimand_id": estimand,
+                                       "outcome": estimand.split("_", 1)[1], "estimator": f"estimator of {sample}",
+                                       "sample": sample, "truth": truth, "estimate": est, "ci_low": est - 0.1,
+                                       "ci_high": est + 0.1, "planted": -0.2,
+                                       "assumptions_hold": scenario in ("default", "random")}))
+    rows = pd.concat(parts, ignore_index=True)
+    rows["covers"] = (rows["ci_low"] <= rows["truth"]) & (rows["truth"] <= rows["ci_high"])
+    return summarize_replicates(rows)
+
+
 def _brief_effects() -> Figure:
     """The brief's figure as ``notebooks/brief.ipynb`` calls it (labels, units, scales of the narrative)."""
     est = _estimates()
@@ -294,6 +316,7 @@ def _public_figures() -> dict:
         "engagement_login_hours": lambda: engagement("login_hours"),
         "engagement_efficiency": lambda: engagement("efficiency"),
         "monte_carlo": lambda: mc_plot(_mc_summary()),
+        "validity_matrix": lambda: validity_heatmap(_validity_summary()),
     }
 
 

@@ -126,7 +126,9 @@ def test_quick_preset_runs_every_scenario_end_to_end(tmp_path, run_snakemake, re
     assert list(vm.columns) == VALIDITY_COLUMNS
     # scenario rows in the config's order (the fixture writes the config with sorted keys)
     assert list(dict.fromkeys(vm["scenario"])) == sorted(scenarios) and (vm["scale"] == "tiny").all()
-    assert (vm["replicates"] == 2).all()
+    # a fit may be skipped in a tiny district (e.g. a rank-deficient g-computation): the matrix counts the
+    # replicates each cell really has, never more than were run
+    assert vm["replicates"].between(1, 2).all() and (vm["replicates"] == 2).mean() > 0.9
     for scenario, g in vm.groupby("scenario"):  # a row per scenario x estimator
         assert set(g["sample"]) == set(REGISTRY), scenario
         assert {"ocr_math", "ocr_credits", "mentor_math"} <= set(g["estimand_id"]), scenario
