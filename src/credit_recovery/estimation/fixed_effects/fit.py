@@ -184,8 +184,13 @@ def _covariance_inputs(fit: LinearFit, sample: EstimationSample, codes: np.ndarr
     k_dof = p + fe_degrees(fe_codes, codes) if kind.clustered and fe_dof == "nested" else k_abs
     return CovarianceInputs(
         fit=fit, n=len(sample.frame), k_absorbed=k_abs, k_dof=k_dof, codes=codes, n_clusters=n_clusters,
-        weights=w, fe_codes=fe_codes, absorber=Absorber(fe_codes, w) if kind.absorbs else None, settings=settings,
+        weights=w, fe_codes=fe_codes, absorber=_absorber(fit, fe_codes, w) if kind.absorbs else None, settings=settings,
     )
+
+
+def _absorber(fit: LinearFit, fe_codes: np.ndarray | None, w: np.ndarray | None) -> Absorber:
+    """The fit's M_D (built once per fit), or a new one (no fixed effects: the identity)."""
+    return fit.absorber if fit.absorber is not None else Absorber(fe_codes, w)
 
 
 def _inference(fit: LinearFit, est: CovarianceEstimate, level: float) -> dict[str, object]:
@@ -194,9 +199,9 @@ def _inference(fit: LinearFit, est: CovarianceEstimate, level: float) -> dict[st
     names, beta, dfs = fit.names, fit.beta, est.df
     se = np.sqrt(np.diag(est.cov))
     tval = beta / se
-    pv = np.array([2 * stats.t(d).sf(abs(tv)) if math.isfinite(d) else 2 * stats.norm.sf(abs(tv))
+    pv = np.array([2 * stats.t.sf(abs(tv), d) if math.isfinite(d) else 2 * stats.norm.sf(abs(tv))
                    for tv, d in zip(tval, dfs)])
-    q = np.array([stats.t(d).ppf(0.5 + level / 2) for d in dfs])
+    q = np.array([stats.t.ppf(0.5 + level / 2, d) for d in dfs])
     ci = pd.DataFrame({"ci_low": beta - q * se, "ci_high": beta + q * se}, index=names)
     for t, pval in est.p_values.items():
         pv[names.index(t)] = pval
