@@ -504,3 +504,18 @@ def test_absorber_is_the_residual_maker_of_the_dummies(monkeypatch, weighted, ex
     Z1 = pd.get_dummies(df["unit"], dtype=float).to_numpy() * sw[:, None]
     np.testing.assert_allclose(one(v), v - Z1 @ np.linalg.lstsq(Z1, v, rcond=None)[0], rtol=0,
                                atol=1e-12 * np.abs(v).max())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_singletons_are_pyhdfes_iterative_rule(seed):
+    import pyhdfe
+
+    from credit_recovery.estimation.fixed_effects.absorb import singletons
+
+    df = _random_panel(seed, n_units=80, n_fe3=30)
+    codes = df[["unit", "year", "grp"]].to_numpy()
+    ours = singletons(codes)
+    ref = pyhdfe.create(codes, drop_singletons=True, compute_degrees=False).singleton_indices
+    assert ours is not None and ours.sum() > 0
+    np.testing.assert_array_equal(ours, ref)
+    assert singletons(codes[~ours]) is None  # nothing left to drop

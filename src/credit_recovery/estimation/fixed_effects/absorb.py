@@ -20,8 +20,8 @@ r"""Absorbing the fixed effects: the residual-maker M_D, absorbed degrees of fre
   conjugate-gradient acceleration; plain when weighted), to :data:`ABSORB_TOL`.
 
 Group sums are sparse indicator products (one scatter-add per column), group
-means gathers; nothing is iterated on the exact paths. Degrees of freedom and
-singletons use ``pyhdfe`` (reghdfe's rules).
+means gathers; nothing is iterated on the exact paths. Degrees of freedom use
+``pyhdfe`` (reghdfe's rules); singletons are found by repeated group counts.
 """
 from __future__ import annotations
 
@@ -185,5 +185,16 @@ def fe_degrees(fe_codes: np.ndarray | None, clusters: np.ndarray | None) -> int:
 
 def singletons(fe_codes: np.ndarray) -> np.ndarray | None:
     """Boolean mask of the observations alone in a fixed-effect group, dropped iteratively
-    (reghdfe/fixest convention), or ``None`` if pyhdfe reports none."""
-    return pyhdfe.create(fe_codes, drop_singletons=True, compute_degrees=False).singleton_indices
+    (reghdfe/fixest convention: until every group of every effect has two or more observations; the
+    result does not depend on the order of removal), or ``None`` if there are none."""
+    n = fe_codes.shape[0]
+    keep = np.ones(n, dtype=bool)
+    while True:
+        single = np.zeros(n, dtype=bool)
+        for k in range(fe_codes.shape[1]):
+            counts = np.bincount(fe_codes[:, k], weights=keep)
+            single |= keep & (counts[fe_codes[:, k]] == 1)
+        if not single.any():
+            break
+        keep &= ~single
+    return None if keep.all() else ~keep
