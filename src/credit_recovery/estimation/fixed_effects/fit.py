@@ -10,7 +10,6 @@ bootstrap) p-values and intervals -> :class:`FixedEffectsResult`.
 """
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import numpy as np
@@ -199,9 +198,12 @@ def _inference(fit: LinearFit, est: CovarianceEstimate, level: float) -> dict[st
     names, beta, dfs = fit.names, fit.beta, est.df
     se = np.sqrt(np.diag(est.cov))
     tval = beta / se
-    pv = np.array([2 * stats.t.sf(abs(tv), d) if math.isfinite(d) else 2 * stats.norm.sf(abs(tv))
-                   for tv, d in zip(tval, dfs)])
-    q = np.array([stats.t.ppf(0.5 + level / 2, d) for d in dfs])
+    dfs = np.asarray(dfs, dtype=float)
+    finite = np.isfinite(dfs)
+    pv = np.empty(len(names))
+    pv[finite] = 2 * stats.t.sf(np.abs(tval[finite]), dfs[finite])
+    pv[~finite] = 2 * stats.norm.sf(np.abs(tval[~finite]))
+    q = stats.t.ppf(0.5 + level / 2, dfs)
     ci = pd.DataFrame({"ci_low": beta - q * se, "ci_high": beta + q * se}, index=names)
     for t, pval in est.p_values.items():
         pv[names.index(t)] = pval
