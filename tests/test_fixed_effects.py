@@ -519,3 +519,17 @@ def test_singletons_are_pyhdfes_iterative_rule(seed):
     assert ours is not None and ours.sum() > 0
     np.testing.assert_array_equal(ours, ref)
     assert singletons(codes[~ours]) is None  # nothing left to drop
+
+
+def test_is_nested_means_each_level_in_one_cluster():
+    from credit_recovery.estimation.fixed_effects.groups import is_nested
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n_levels, n_clusters, n = (int(v) for v in (rng.integers(1, 30), rng.integers(1, 6), rng.integers(1, 200)))
+        fe = rng.integers(0, n_levels, n)
+        cl = rng.integers(0, n_clusters, n_levels)[fe]
+        if rng.random() < 0.5:
+            cl[rng.integers(0, n)] = rng.integers(0, n_clusters)
+        expected = bool(pd.DataFrame({"fe": fe, "cl": cl}).drop_duplicates()["fe"].is_unique)
+        assert is_nested(fe, cl) == expected
