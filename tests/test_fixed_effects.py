@@ -432,3 +432,104 @@ def test_cr2_iterative_projection_path_matches_dense(monkeypatch, weights):
                                   weights=weights)
     pd.testing.assert_series_equal(dense.std_errors, iterative.std_errors, rtol=1e-7)
     pd.testing.assert_series_equal(dense.df, iterative.df, rtol=1e-7)
+
+
+def _random_panel(seed: int, n_units: int = 60, n_years: int = 8, n_fe3: int = 0) -> pd.DataFrame:
+    """An unbalanced two-way (or three-way) panel: each unit observed in a random subset of years,
+    some units once (singletons), two disconnected blocks of units and years, uneven weights."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(n_units):
+        block = u % 2  # even units only in the first years, odd ones only in the last: 2 components
+        years = np.arange(n_years // 2) + block * (n_years // 2)
+        k = 1 if u % 7 == 0 else int(rng.integers(2, years.size + 1))
+        rows += [(u, t) for t in rng.choice(years, size=k, replace=False)]
+    df = pd.DataFrame(rows, columns=["unit", "year"])
+    n = len(df)
+    df["x"] = rng.normal(size=n) + 0.5 * df["unit"] % 3
+    df["z"] = rng.normal(size=n) * 2 + df["year"]
+    df["y"] = 0.4 * df["x"] - 0.3 * df["z"] + rng.normal(size=n_units)[df["unit"]] + rng.normal(size=n)
+    df["w"] = rng.uniform(0.2, 3.0, n)
+    if n_fe3:
+        df["grp"] = rng.integers(0, n_fe3, n)
+        df["y"] += rng.normal(size=n_fe3)[df["grp"]]
+    return df
+
+
+def _lsdv_coefficients(df: pd.DataFrame, fes: list[str], weights: str | None) -> np.ndarray:
+    """Brute force: numpy lstsq of y on x, z and explicit dummies of every level of every fixed effect."""
+    sw = np.sqrt(df[weights].to_numpy()) if weights else np.ones(len(df))
+    dummies = [pd.get_dummies(df[c], dtype=float).to_numpy() for c in fes]
+    Z = np.column_stack([df[["x", "z"]].to_numpy()] + dummies) * sw[:, None]
+    return np.linalg.lstsq(Z, df["y"].to_numpy() * sw, rcond=None)[0][:2]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("weights", [None, "w"])
+@pytest.mark.parametrize("fes", [["unit", "year"], ["unit", "year", "grp"]])
+def test_absorber_matches_dummy_variable_lstsq(seed, weights, fes):
+    df = _random_panel(seed, n_fe3=5 if "grp" in fes else 0)
+    for drop in (False, True):
+        res = fit_fixed_effects(df, f"y ~ x + z | {' + '.join(fes)}", weights=weights, cov_type="robust",
+                                drop_singletons=drop)
+        sub = df[res.used.to_numpy()]
+        assert drop or (res.nobs == len(df) and (df.groupby("unit").size() == 1).any())  # singletons kept
+        np.testing.assert_allclose(res.params[["x", "z"]].to_numpy(), _lsdv_coefficients(sub, fes, weights),
+                                   rtol=1e-8, atol=0)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("exact_levels", [None, 0])
+def test_absorber_is_the_residual_maker_of_the_dummies(monkeypatch, weighted, exact_levels):
+    """M_D z equals z minus its projection on the dummies (sqrt(w)-scaled), on the exact path and on the
+    alternating-projections path (``EXACT_LEVELS = 0``); redundant levels (two components) included."""
+    import credit_recovery.estimation.fixed_effects.absorb as absorb_mod
+
+    if exact_levels is not None:
+        monkeypatch.setattr(absorb_mod, "EXACT_LEVELS", exact_levels)
+    df = _random_panel(11, n_fe3=4)
+    codes = df[["unit", "year", "grp"]].to_numpy()
+    w = df["w"].to_numpy() if weighted else None
+    absorber = absorb_mod.Absorber(codes, w)
+    assert absorber.method == ("map" if exact_levels == 0 else "exact")
+    sw = np.ones(len(df)) if w is None else np.sqrt(w)
+    Z = np.column_stack([pd.get_dummies(df[c], dtype=float).to_numpy() for c in ["unit", "year", "grp"]])
+    Z = Z * sw[:, None]
+    v = np.random.default_rng(0).normal(size=(len(df), 3)) * 5 + 1
+    brute = v - Z @ np.linalg.lstsq(Z, v, rcond=None)[0]
+    tol = 1e-12 if exact_levels is None else 1e-7
+    np.testing.assert_allclose(absorber(v), brute, rtol=0, atol=tol * np.abs(v).max())
+    one = absorb_mod.Absorber(codes[:, :1], w)
+    assert one.method == "within"
+    Z1 = pd.get_dummies(df["unit"], dtype=float).to_numpy() * sw[:, None]
+    np.testing.assert_allclose(one(v), v - Z1 @ np.linalg.lstsq(Z1, v, rcond=None)[0], rtol=0,
+                               atol=1e-12 * np.abs(v).max())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_singletons_are_pyhdfes_iterative_rule(seed):
+    import pyhdfe
+
+    from credit_recovery.estimation.fixed_effects.absorb import singletons
+
+    df = _random_panel(seed, n_units=80, n_fe3=30)
+    codes = df[["unit", "year", "grp"]].to_numpy()
+    ours = singletons(codes)
+    ref = pyhdfe.create(codes, drop_singletons=True, compute_degrees=False).singleton_indices
+    assert ours is not None and ours.sum() > 0
+    np.testing.assert_array_equal(ours, ref)
+    assert singletons(codes[~ours]) is None  # nothing left to drop
+
+
+def test_is_nested_means_each_level_in_one_cluster():
+    from credit_recovery.estimation.fixed_effects.groups import is_nested
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n_levels, n_clusters, n = (int(v) for v in (rng.integers(1, 30), rng.integers(1, 6), rng.integers(1, 200)))
+        fe = rng.integers(0, n_levels, n)
+        cl = rng.integers(0, n_clusters, n_levels)[fe]
+        if rng.random() < 0.5:
+            cl[rng.integers(0, n)] = rng.integers(0, n_clusters)
+        expected = bool(pd.DataFrame({"fe": fe, "cl": cl}).drop_duplicates()["fe"].is_unique)
+        assert is_nested(fe, cl) == expected

@@ -9,13 +9,13 @@ Modules, by concern:
 
 * ``formula`` - the formula grammar (:func:`parse_formula`) and option checks;
 * ``groups`` - group codes, sums within groups, nesting;
-* ``absorb`` - absorbing the fixed effects with ``pyhdfe`` (M_D, absorbed
-  degrees of freedom, singletons);
+* ``absorb`` - absorbing the fixed effects (M_D: exact within transform or
+  Frisch-Waugh reduction, ``pyhdfe`` alternating projections as fallback),
+  absorbed degrees of freedom and singletons (``pyhdfe``);
 * ``sample`` - the estimation sample (missing values, zero weights,
   singletons), recorded as :attr:`FixedEffectsResult.used`;
-* ``solve`` - least squares with the fixed effects absorbed
-  (``linearmodels`` ``AbsorbingLS``), collinear regressors detected and
-  dropped (:attr:`FixedEffectsResult.collinear`);
+* ``solve`` - least squares with the fixed effects absorbed, collinear
+  regressors detected and dropped (:attr:`FixedEffectsResult.collinear`);
 * ``covariance`` (unadjusted, HC1, CR1), ``cr2`` (Bell-McCaffrey CR2 with
   Satterthwaite df, weighted and unweighted), ``wild`` (wild cluster
   bootstrap-t, test inversion) - covariance estimators, registered by

@@ -10,7 +10,6 @@ bootstrap) p-values and intervals -> :class:`FixedEffectsResult`.
 """
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import numpy as np
@@ -184,8 +183,13 @@ def _covariance_inputs(fit: LinearFit, sample: EstimationSample, codes: np.ndarr
     k_dof = p + fe_degrees(fe_codes, codes) if kind.clustered and fe_dof == "nested" else k_abs
     return CovarianceInputs(
         fit=fit, n=len(sample.frame), k_absorbed=k_abs, k_dof=k_dof, codes=codes, n_clusters=n_clusters,
-        weights=w, fe_codes=fe_codes, absorber=Absorber(fe_codes, w) if kind.absorbs else None, settings=settings,
+        weights=w, fe_codes=fe_codes, absorber=_absorber(fit, fe_codes, w) if kind.absorbs else None, settings=settings,
     )
+
+
+def _absorber(fit: LinearFit, fe_codes: np.ndarray | None, w: np.ndarray | None) -> Absorber:
+    """The fit's M_D (built once per fit), or a new one (no fixed effects: the identity)."""
+    return fit.absorber if fit.absorber is not None else Absorber(fe_codes, w)
 
 
 def _inference(fit: LinearFit, est: CovarianceEstimate, level: float) -> dict[str, object]:
@@ -194,9 +198,12 @@ def _inference(fit: LinearFit, est: CovarianceEstimate, level: float) -> dict[st
     names, beta, dfs = fit.names, fit.beta, est.df
     se = np.sqrt(np.diag(est.cov))
     tval = beta / se
-    pv = np.array([2 * stats.t(d).sf(abs(tv)) if math.isfinite(d) else 2 * stats.norm.sf(abs(tv))
-                   for tv, d in zip(tval, dfs)])
-    q = np.array([stats.t(d).ppf(0.5 + level / 2) for d in dfs])
+    dfs = np.asarray(dfs, dtype=float)
+    finite = np.isfinite(dfs)
+    pv = np.empty(len(names))
+    pv[finite] = 2 * stats.t.sf(np.abs(tval[finite]), dfs[finite])
+    pv[~finite] = 2 * stats.norm.sf(np.abs(tval[~finite]))
+    q = stats.t.ppf(0.5 + level / 2, dfs)
     ci = pd.DataFrame({"ci_low": beta - q * se, "ci_high": beta + q * se}, index=names)
     for t, pval in est.p_values.items():
         pv[names.index(t)] = pval

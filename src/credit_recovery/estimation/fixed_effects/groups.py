@@ -31,6 +31,11 @@ def group_sum(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarra
 
 
 def is_nested(fe: np.ndarray, clusters: np.ndarray) -> bool:
-    """True if every level of ``fe`` lies within one cluster."""
-    pairs = pd.DataFrame({"fe": fe, "cl": clusters}).drop_duplicates()
-    return bool(pairs["fe"].is_unique)
+    """True if every level of ``fe`` lies within one cluster (both integer codes 0..L-1)."""
+    fe = np.asarray(fe, dtype=np.int64)
+    clusters = np.asarray(clusters)
+    if fe.size == 0:
+        return True
+    one = np.empty(int(fe.max()) + 1, dtype=clusters.dtype)
+    one[fe] = clusters  # some cluster of each level; nested iff it is every row's cluster
+    return bool(np.all(one[fe] == clusters))

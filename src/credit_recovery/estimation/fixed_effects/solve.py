@@ -1,9 +1,11 @@
-"""Least squares with the fixed effects absorbed, and collinear regressors detected and dropped.
+r"""Least squares with the fixed effects absorbed, and collinear regressors detected and dropped.
 
-The fixed effects are absorbed by :class:`linearmodels.iv.absorbing.AbsorbingLS`
-(pyhdfe; LSMR when weighted); without fixed effects the (weighted) least
-squares problem is solved directly. A regressor that the fixed effects
-absorb, or that is collinear with earlier regressors after absorbing them,
+The fixed effects are absorbed from the (:math:`\sqrt w`-scaled) outcome and
+regressors by :class:`~credit_recovery.estimation.fixed_effects.absorb.Absorber`
+and the absorbed problem is solved by least squares; without fixed effects the
+(weighted) least squares problem is solved directly. A regressor that the
+fixed effects absorb, or that is collinear with earlier regressors after
+absorbing them (:func:`absorbed_or_collinear`, linearmodels' criterion),
 makes the problem singular: :func:`solve_dropping_collinear` then keeps the
 regressors that are linearly independent of the earlier ones (formula
 order; the named ``never_drop`` terms always kept) and solves again on the
@@ -16,18 +18,17 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from linearmodels.iv.absorbing import AbsorbingLS
-from linearmodels.panel.utility import AbsorbingEffectError
 
-from credit_recovery.estimation.fixed_effects.absorb import Absorber, hdfe_options
+from credit_recovery.estimation.fixed_effects.absorb import Absorber
 
-__all__ = ["LinearFit", "absorb_and_solve", "independent_regressors", "solve_dropping_collinear"]
+__all__ = ["LinearFit", "absorbed_or_collinear", "absorb_and_solve", "independent_regressors",
+           "solve_dropping_collinear"]
 
 #: A regressor is collinear if less than this share of its (unit-scaled, absorbed) squared norm
 #: is left after projecting on the earlier regressors.
 COLLINEAR_TOL: float = 1e-9
 #: A regressor is absorbed by the fixed effects if less than this share of its norm is left after
-#: absorbing them (linearmodels' criterion: the absorption itself stops at a relative error of ~1e-8).
+#: absorbing them (linearmodels' criterion, far above the absorption's error).
 ABSORBED_TOL: float = 1e-5
 
 
@@ -36,7 +37,7 @@ class LinearFit:
     """Coefficients and the absorbed (sqrt(w)-scaled) data of a least-squares fit.
 
     ``xt``, ``yt``: regressors and outcome with the fixed effects absorbed; ``e``: residuals;
-    ``bread``: :math:`(\\tilde X'\\tilde X)^{-1}`.
+    ``bread``: :math:`(\\tilde X'\\tilde X)^{-1}`; ``absorber``: the M_D used (``None`` without fixed effects).
     """
 
     names: list[str]
@@ -45,43 +46,45 @@ class LinearFit:
     yt: np.ndarray
     e: np.ndarray
     bread: np.ndarray
+    absorber: Absorber | None = None
+
+
+def absorbed_or_collinear(xt: np.ndarray, x: np.ndarray) -> bool:
+    """True if a regressor is absorbed by the fixed effects or collinear with earlier ones after absorbing
+    them: less than :data:`ABSORBED_TOL` of its norm before absorption (``x``) is left after projecting it
+    on the earlier absorbed columns (linearmodels' ``check_absorbed``; the sizes are the diagonal of R in
+    the QR decomposition of the scaled absorbed columns ``xt``)."""
+    norms = np.sqrt(np.einsum("ij,ij->j", x, x))
+    if xt.shape[1] == 0:
+        return False
+    r = np.linalg.qr(xt / np.where(norms > 0, norms, 1.0)[None, :], mode="r")
+    return bool(np.any(~(np.abs(np.diag(r)) >= ABSORBED_TOL)))
 
 
 def absorb_and_solve(y: np.ndarray, X: pd.DataFrame, w: np.ndarray | None, fe_codes: np.ndarray | None,
                      outcome: str) -> LinearFit | None:
-    """Fit ``y`` on the columns of ``X`` with the fixed effects ``fe_codes`` absorbed; ``None`` if the
-    regressors are collinear (after absorbing the fixed effects)."""
+    """Fit ``y`` on the columns of ``X`` with the fixed effects ``fe_codes`` absorbed (by :class:`Absorber`,
+    weighted by ``w``); ``None`` if the regressors are collinear (after absorbing the fixed effects).
+    ``outcome`` names ``y`` in messages."""
     names = list(X.columns)
+    sw = np.ones(len(y)) if w is None else np.sqrt(w)
+    xs = X.to_numpy(dtype=float) * sw[:, None]
+    ys = y * sw
+    absorber = None
     if fe_codes is not None:
-        absorb = pd.DataFrame(
-            {f"fe{k}": pd.Categorical(fe_codes[:, k]) for k in range(fe_codes.shape[1])}
-        )
-        model = AbsorbingLS(
-            pd.Series(y, name=outcome), X, absorb=absorb,
-            weights=None if w is None else pd.Series(w),
-        )
-        try:
-            if w is None:
-                res = model.fit(cov_type="unadjusted", use_cache=False, method="hdfe",
-                                absorb_options=hdfe_options(fe_codes.shape[1], weighted=False))
-            else:  # linearmodels absorbs weighted models with LSMR
-                res = model.fit(cov_type="unadjusted", use_cache=False, method="lsmr",
-                                absorb_options={"atol": 1e-12, "btol": 1e-12})
-        except AbsorbingEffectError:  # a regressor absorbed by (or collinear after absorbing) the effects
+        absorber = Absorber(fe_codes, w)
+        both = absorber(np.column_stack([ys, xs]))
+        yt, xt = both[:, 0].copy(), np.ascontiguousarray(both[:, 1:])
+        if absorbed_or_collinear(xt, xs):
             return None
-        beta = res.params.reindex(names).to_numpy(dtype=float)
-        xt = model.absorbed_exog[names].to_numpy(dtype=float)
-        yt = model.absorbed_dependent.to_numpy(dtype=float).ravel()
     else:
-        sw = np.ones(len(y)) if w is None else np.sqrt(w)
-        xt = X.to_numpy() * sw[:, None]
-        yt = y * sw
-        beta = np.linalg.lstsq(xt, yt, rcond=None)[0]
+        xt, yt = xs, ys
+    beta = np.linalg.lstsq(xt, yt, rcond=None)[0]
     e = yt - xt @ beta
     xtx = xt.T @ xt
     if np.linalg.matrix_rank(xtx) < len(names):
         return None
-    return LinearFit(names=names, beta=beta, xt=xt, yt=yt, e=e, bread=np.linalg.inv(xtx))
+    return LinearFit(names=names, beta=beta, xt=xt, yt=yt, e=e, bread=np.linalg.inv(xtx), absorber=absorber)
 
 
 def independent_regressors(X: np.ndarray, names: Sequence[str], fe_codes: np.ndarray | None,

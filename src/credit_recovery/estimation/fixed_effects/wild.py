@@ -177,7 +177,7 @@ def wild(inp: CovarianceInputs) -> CovarianceEstimate:
     nested = fe_codes is None or all(is_nested(fe_codes[:, k], codes) for k in range(fe_codes.shape[1]))
     V = wild_weights(inp.n_clusters, int(s.bootstrap_reps), s.bootstrap_weights, s.seed)
     alpha = 1 - s.level
-    t_crit = float(stats.t(inp.n_clusters - 1).ppf(1 - alpha / 2))
+    t_crit = float(stats.t.ppf(1 - alpha / 2, inp.n_clusters - 1))
     for t in terms:
         j = names.index(t)
         pieces = _wild_pieces(f.xt, f.yt, j, codes, inp.n_clusters, f.bread, inp.absorber, nested, V,
