@@ -1,11 +1,10 @@
 """Rule monte_carlo_replicate: one replicate district of one scenario at one scale, estimates vs truth."""
-import os
+from threadpoolctl import threadpool_limits
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core per job; jobs run in parallel
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+from credit_recovery.shared.script_io import start_log, write_csv
+from credit_recovery.truth.montecarlo import run_replicate
 
-from credit_recovery.truth.montecarlo import run_replicate  # noqa: E402
-from credit_recovery.shared.script_io import start_log, write_csv  # noqa: E402
+threadpool_limits(limits=1)  # one core per job: jobs run in parallel (BLAS threads slowed a loaded replicate 2-3x)
 
 log = start_log(snakemake.log[0])
 w = snakemake.wildcards
