@@ -137,3 +137,14 @@ def final_outputs():
         out.append("results/truth_comparison/engagement.csv")
     out.append("results/engagement/typology_diagnostics.csv")
     return out
+
+
+def monte_carlo_replicate_files(wildcards=None):
+    """The replicate tables the monte_carlo summary needs: every scenario x scale x seed."""
+    mc = config["monte_carlo"]
+    return [
+        f"results/monte_carlo/replicates/{scenario}/{scale}/replicate_{mc['first_seed'] + r}.csv"
+        for scenario in mc["scenarios"]
+        for scale in mc["scales"]
+        for r in range(mc["replicates"][scale])
+    ]

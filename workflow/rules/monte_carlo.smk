@@ -5,17 +5,6 @@
 #   snakemake --configfile config.yaml workflow/presets/monte_carlo_quick.yaml --cores 2 monte_carlo
 
 
-def monte_carlo_replicate_files(wildcards=None):
-    """The replicate tables the monte_carlo summary needs: every scenario x scale x seed."""
-    mc = config["monte_carlo"]
-    return [
-        f"results/monte_carlo/replicates/{scenario}/{scale}/replicate_{mc['first_seed'] + r}.csv"
-        for scenario in mc["scenarios"]
-        for scale in mc["scales"]
-        for r in range(mc["replicates"][scale])
-    ]
-
-
 rule monte_carlo_replicate:
     input:
         code=PACKAGE_STAMP,
