@@ -41,6 +41,7 @@ def repo() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_config() -> dict:
+    """The tiny study's config (a fresh copy: tests may extend it)."""
     return {k: dict(v) for k, v in TINY.items()}
 
 

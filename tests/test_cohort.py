@@ -3,13 +3,13 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from credit_recovery import build_cohort, simulate_district
+from credit_recovery import build_cohort
 from credit_recovery.data.cohort import COURSE_STATUSES, STUDENT_YEAR_STATUSES, cohort_units
 
 
 @pytest.fixture(scope="module")
-def tables():
-    return simulate_district({"scale": "tiny", "seed": 5}).tables
+def tables(tiny_district):
+    return tiny_district.tables
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-TINY = {"simulation": {"scale": "tiny", "seed": 3}}
 pytestmark = pytest.mark.slow
 
 
@@ -17,16 +16,16 @@ def run1(tiny_run):
 
 
 @pytest.fixture(scope="module")
-def run2(tmp_path_factory, run_snakemake):
+def run2(tmp_path_factory, run_snakemake, tiny_config):
     wd = tmp_path_factory.mktemp("run2")
-    run_snakemake(wd, TINY)
+    run_snakemake(wd, tiny_config)
     return wd
 
 
-def test_dry_run_and_lint_are_clean(tmp_path, run_snakemake):
-    dry = run_snakemake(tmp_path, TINY, "-n")
+def test_dry_run_and_lint_are_clean(tmp_path, run_snakemake, tiny_config):
+    dry = run_snakemake(tmp_path, tiny_config, "-n")
     assert "simulate" in dry.stdout and "manifest" in dry.stdout
-    lint = run_snakemake(tmp_path, TINY, "--lint")
+    lint = run_snakemake(tmp_path, tiny_config, "--lint")
     assert "Congratulations" in lint.stdout + lint.stderr
 
 
@@ -47,7 +46,7 @@ def test_results_layout(run1):
     assert "config_sha256" in manifest and manifest["inputs"]
 
 
-def test_a_package_change_reruns_every_rule_that_runs_package_code(run1, tmp_path, run_snakemake, repo):
+def test_a_package_change_reruns_every_rule_that_runs_package_code(run1, tmp_path, run_snakemake, repo, tiny_config):
     from credit_recovery.disclosure.provenance import package_sources_text
 
     digest = hashlib.sha256(package_sources_text().encode("utf-8")).hexdigest()[:16]
@@ -61,7 +60,7 @@ def test_a_package_change_reruns_every_rule_that_runs_package_code(run1, tmp_pat
         fh.write("# a change\n")
     wd = tmp_path / "copy"
     shutil.copytree(run1, wd, symlinks=True)
-    out = run_snakemake(wd, TINY, "-n", "--quiet", "rules", env={"PYTHONPATH": str(pkg)}).stdout
+    out = run_snakemake(wd, tiny_config, "-n", "--quiet", "rules", env={"PYTHONPATH": str(pkg)}).stdout
     planned = {line.split()[0] for line in out.splitlines() if line.strip() and line.split()[-1].isdigit()}
     for rule in ("code_stamp", "simulate", "cohort", "match", "models", "models_panel", "truth_comparison", "brief",
                  "manifest"):

@@ -7,24 +7,23 @@ from credit_recovery import TABLES, simulate_district, truth_from_unit_effects
 from credit_recovery.synthetic.planted_truth import TRUTH_ESTIMANDS
 from credit_recovery.synthetic.settings import DEFAULTS, resolve_settings
 
-TINY = {"scale": "tiny", "seed": 7}
 
 
 @pytest.fixture(scope="module")
-def sim():
-    return simulate_district(TINY)
+def sim(tiny_district):
+    return tiny_district
 
 
-def test_same_seed_gives_identical_tables(sim):
-    again = simulate_district(TINY)
+def test_same_seed_gives_identical_tables(sim, tiny_config):
+    again = simulate_district(tiny_config["simulation"])
     for name, df in sim.tables.items():
         pd.testing.assert_frame_equal(df, again.tables[name], check_exact=True)
     pd.testing.assert_frame_equal(sim.unit_effects, again.unit_effects, check_exact=True)
     assert sim.truth == again.truth
 
 
-def test_different_seed_gives_different_district(sim):
-    other = simulate_district({**TINY, "seed": 8})
+def test_different_seed_gives_different_district(sim, tiny_config):
+    other = simulate_district({**tiny_config["simulation"], "seed": 8})
     assert not sim.tables["student_years"].equals(other.tables["student_years"])
     assert len(sim.tables["platform_events"]) != len(other.tables["platform_events"])
 
@@ -145,6 +144,6 @@ def test_grouped_cumsum_restarts_in_each_run_of_a_group():
     np.testing.assert_array_equal(grouped_cumsum(values, groups), [1, 3, 6, 10, 30, 5])
 
 
-def test_an_unreachable_planted_effect_is_an_error():
+def test_an_unreachable_planted_effect_is_an_error(tiny_config):
     with pytest.raises(ValueError, match="out of reach"):
-        simulate_district({**TINY, "effects": {"ocr_credits": 50.0}})
+        simulate_district({**tiny_config["simulation"], "effects": {"ocr_credits": 50.0}})
