@@ -1,7 +1,7 @@
 """Rule models: online vs classroom estimates (naive, matched ATT, matched school-by-year FE)."""
 import pandas as pd
 
-from credit_recovery.specs.drivers import run_models
+from credit_recovery.specs.drivers import numeric_covariates, run_models
 from credit_recovery.data.imputation import impute_missing
 from credit_recovery.shared.script_io import start_log, write_csv, write_parquet
 
@@ -10,7 +10,7 @@ cohort = pd.read_parquet(snakemake.input.cohort)
 matched = pd.read_parquet(snakemake.input.matched)
 opt = snakemake.params.matching
 _, covariates = impute_missing(matched, opt["covariates"])
-numeric = [c for c in covariates if matched[c].dtype.kind in "biuf" and matched[c].nunique() > 1]
+numeric = numeric_covariates(matched, covariates)
 estimates, samples = run_models(cohort, matched, snakemake.params.outcomes, numeric, replace=opt["replace"],
                                 options=dict(snakemake.params.models), design_covariates=covariates)
 write_csv(estimates, snakemake.output.estimates)

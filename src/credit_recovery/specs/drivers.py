@@ -31,7 +31,7 @@ from credit_recovery.specs.mentor import course_test_stats, mentor_estimates
 from credit_recovery.specs.options import resolve_model_options
 from credit_recovery.specs.panel import build_panel, panel_estimates
 
-__all__ = ["naive_estimates", "estimate_samples", "matched_estimates", "run_models", "run_panel_models",
+__all__ = ["numeric_covariates", "naive_estimates", "estimate_samples", "matched_estimates", "run_models", "run_panel_models",
            "run_mentor_models"]
 
 
@@ -94,6 +94,11 @@ def matched_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covariates
             r["sample"] = "matched"
             rows.append(r)
     return estimates_frame(rows)
+
+
+def numeric_covariates(matched: pd.DataFrame, covariates: Sequence[str]) -> list[str]:
+    """The covariates of the matched ATT's regression adjustment: numeric ones that vary in ``matched``."""
+    return [c for c in covariates if matched[c].dtype.kind in "biuf" and matched[c].nunique() > 1]
 
 
 def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[str],

@@ -33,7 +33,7 @@ DEFAULTS: dict[str, Any] = defaults("simulation")
 
 #: Engagement definitions the generator shares with the sessionization stage (their schema defaults).
 SESSION_KEYS = ("session_gap_minutes", "idle_threshold_minutes", "timezone")
-ENGAGEMENT_DEFAULTS: dict[str, Any] = {k: defaults("engagement")[k] for k in SESSION_KEYS}
+ENGAGEMENT_DEFAULTS: dict[str, Any] = {k: v for k, v in defaults("engagement").items() if k in SESSION_KEYS}
 
 
 def resolve_settings(config: Mapping[str, Any] | None = None) -> dict[str, Any]:

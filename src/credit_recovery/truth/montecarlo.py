@@ -28,10 +28,11 @@ from credit_recovery.data.cohort import build_cohort
 from credit_recovery.data.imputation import impute_missing
 from credit_recovery.design.matching import match
 from credit_recovery.design.propensity import fit_propensity
-from credit_recovery.specs.drivers import run_mentor_models, run_models, run_panel_models
+from credit_recovery.specs.drivers import numeric_covariates, run_mentor_models, run_models, run_panel_models
 from credit_recovery.specs.estimands import REGISTRY, assumptions_hold
 from credit_recovery.specs.options import resolve_model_options
 from credit_recovery.synthetic.generator import simulate_district
+from credit_recovery.synthetic.settings import SESSION_KEYS
 from credit_recovery.truth.comparison import truth_vs_estimates
 
 __all__ = ["run_replicate", "run_replicates", "summarize_replicates", "validity_matrix", "scenario_settings",
@@ -116,8 +117,8 @@ def _estimate(cfg: Mapping[str, Any], result: Any) -> pd.DataFrame:
               caliper=mopt["caliper"], std_caliper=mopt["std_caliper"], exact=mopt["exact"] or None,
               order=mopt["order"], seed=mopt["seed"])
     matched = m.data
-    numeric = [c for c in covariates if matched[c].dtype.kind in "biuf" and matched[c].nunique() > 1]
     opt = resolve_model_options(cfg.get("models"))
+    numeric = numeric_covariates(matched, covariates)
     parts = [run_models(cohort, matched, opt["outcomes"], numeric, replace=mopt["replace"], options=opt,
                         design_covariates=covariates),
              run_panel_models(tables["student_years"], tables["course_records"], cohort, opt),
@@ -163,8 +164,7 @@ def run_replicate(config: Mapping[str, Any], seed: int, scenario: str = "default
     mc = dict(cfg.get("monte_carlo", {}))
     scale = scale or (list(mc.get("scales") or []) or [cfg.get("simulation", {}).get("scale", "default")])[0]
     sim = scenario_settings(cfg, scenario, seed, scale)
-    eng = {k: v for k, v in cfg.get("engagement", {}).items()
-           if k in ("session_gap_minutes", "idle_threshold_minutes", "timezone")}
+    eng = {k: v for k, v in cfg.get("engagement", {}).items() if k in SESSION_KEYS}
     result = simulate_district(sim, eng)
     out = _estimate(cfg, result)
     effects = result.settings["effects"]
