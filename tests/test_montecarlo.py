@@ -97,8 +97,20 @@ def test_every_default_scenario_is_defined_and_the_jobs_cover_scenarios_scales_s
             "confounding", "random"} <= set(mc["scenarios"])
     assert mc["scales"] == ["medium", "default"] and mc["replicates"]["medium"] == 200
     jobs = replicate_jobs({"monte_carlo": mc})
-    assert len(jobs) == len(mc["scenarios"]) * (200 + 100) == len(set(jobs))
-    assert jobs[0] == ("default", "medium", 1000) and ("random", "default", 1099) in jobs
+    assert mc["batch_size"] == 10 and len(jobs) == len(mc["scenarios"]) * (20 + 10) == len(set(jobs))
+    assert jobs[0] == ("default", "medium", 1000, 1009) and ("random", "default", 1090, 1099) in jobs
+    seeds = [(sc, scale, s) for sc, scale, first, last in jobs for s in range(first, last + 1)]
+    assert len(seeds) == len(set(seeds)) == len(mc["scenarios"]) * (200 + 100)
+
+
+@pytest.mark.parametrize("reps,size,batches", [(25, 10, [(1000, 1009), (1010, 1019), (1020, 1024)]),
+                                               (3, 1, [(1000, 1000), (1001, 1001), (1002, 1002)]),
+                                               (2, 10, [(1000, 1001)])])
+def test_replicate_batches_cover_each_seed_once_in_order(reps, size, batches):
+    mc = {"scales": ["small"], "replicates": {"small": reps}, "first_seed": 1000, "batch_size": size,
+          "scenarios": {"a": {}, "b": {}}}
+    jobs = replicate_jobs({"monte_carlo": mc})
+    assert jobs == [(sc, "small", f, l) for sc in ("a", "b") for f, l in batches]
 
 
 def test_dry_run_shows_the_full_fan_out(tmp_path, run_snakemake, repo):
@@ -106,8 +118,11 @@ def test_dry_run_shows_the_full_fan_out(tmp_path, run_snakemake, repo):
     dry = run_snakemake(tmp_path, cfg, "-n", "--quiet", "rules", "--", "monte_carlo")
     counts = dict(re.findall(r"^(monte_carlo_replicate|monte_carlo)\s+(\d+)$", dry.stdout, re.M))
     mc = cfg["monte_carlo"]
-    n = len(mc["scenarios"]) * sum(mc["replicates"][s] for s in mc["scales"])
-    assert int(counts["monte_carlo_replicate"]) == n == 8 * 300 and int(counts["monte_carlo"]) == 1
+    n = len(mc["scenarios"]) * sum(-(-mc["replicates"][s] // mc["batch_size"]) for s in mc["scales"])
+    assert int(counts["monte_carlo_replicate"]) == n == 8 * 30 and int(counts["monte_carlo"]) == 1
+    one_each = run_snakemake(tmp_path, {**cfg, "monte_carlo": {**mc, "batch_size": 1}}, "-n", "--quiet", "rules",
+                             "--", "monte_carlo")  # batch_size 1: one job per replicate
+    assert re.search(r"^monte_carlo_replicate\s+2400$", one_each.stdout, re.M)
 
 
 @pytest.mark.slow
@@ -121,7 +136,7 @@ def test_quick_preset_runs_every_scenario_end_to_end(tmp_path, run_snakemake, re
     run_snakemake(tmp_path, cfg, "monte_carlo")
     out = tmp_path / "results/monte_carlo"
     scenarios = list(cfg["monte_carlo"]["scenarios"])
-    assert len(list((out / "replicates").glob("*/tiny/replicate_*.csv"))) == 2 * len(scenarios)
+    assert len(list((out / "replicates").glob("*/tiny/seeds_1000-1001.csv"))) == len(scenarios)
     vm = pd.read_csv(out / "validity_matrix.csv", keep_default_na=False)
     assert list(vm.columns) == VALIDITY_COLUMNS
     # scenario rows in the config's order (the fixture writes the config with sorted keys)

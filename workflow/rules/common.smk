@@ -3,6 +3,7 @@ import hashlib
 from pathlib import Path
 
 from credit_recovery.disclosure.provenance import package_sources_text
+from credit_recovery.truth.jobs import replicate_jobs
 
 # The package's code stamp, an input of every script step. Its name carries the hash of the
 # package's sources, so changing the package reruns those steps (Snakemake tracks only the scripts).
@@ -140,11 +141,8 @@ def final_outputs():
 
 
 def monte_carlo_replicate_files(wildcards=None):
-    """The replicate tables the monte_carlo summary needs: every scenario x scale x seed."""
-    mc = config["monte_carlo"]
+    """The replicate tables the monte_carlo summary needs: every scenario x scale x batch of seeds."""
     return [
-        f"results/monte_carlo/replicates/{scenario}/{scale}/replicate_{mc['first_seed'] + r}.csv"
-        for scenario in mc["scenarios"]
-        for scale in mc["scales"]
-        for r in range(mc["replicates"][scale])
+        f"results/monte_carlo/replicates/{scenario}/{scale}/seeds_{first}-{last}.csv"
+        for scenario, scale, first, last in replicate_jobs(config)
     ]

@@ -1,6 +1,7 @@
 # Monte Carlo study of the estimators over a suite of scenarios (synthetic only): `snakemake monte_carlo`.
-# Not part of rule all. One job per scenario x scale x replicate seed (monte_carlo.scenarios, .scales,
-# .replicates, .first_seed), then one summary job: the validity matrix and its figures (docs/validity.md).
+# Not part of rule all. One job per scenario x scale x batch of replicate seeds (monte_carlo.scenarios,
+# .scales, .replicates, .first_seed, .batch_size; seeds {first} to {last} inclusive), then one summary job:
+# the validity matrix and its figures (docs/validity.md).
 # Quick preset (every scenario, 2 replicates, scale tiny):
 #   snakemake --configfile config.yaml workflow/presets/monte_carlo_quick.yaml --cores 2 monte_carlo
 
@@ -9,17 +10,18 @@ rule monte_carlo_replicate:
     input:
         code=PACKAGE_STAMP,
     output:
-        "results/monte_carlo/replicates/{scenario}/{scale}/replicate_{seed}.csv",
+        "results/monte_carlo/replicates/{scenario}/{scale}/seeds_{first}-{last}.csv",
     wildcard_constraints:
         scenario=r"[a-z][a-z0-9_]*",
         scale=r"tiny|small|medium|default|paper",
-        seed=r"\d+",
+        first=r"\d+",
+        last=r"\d+",
     params:
         config=config,
     conda:
         "../../environment.yml"
     log:
-        "results/logs/monte_carlo/{scenario}/{scale}/replicate_{seed}.log",
+        "results/logs/monte_carlo/{scenario}/{scale}/seeds_{first}-{last}.log",
     script:
         "../scripts/monte_carlo_replicate.py"
 

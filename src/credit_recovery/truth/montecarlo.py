@@ -19,7 +19,8 @@ per scenario x scale x replicate) and ``monte_carlo`` (the summary) are in
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping
+import time
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,7 @@ from credit_recovery.specs.options import resolve_model_options
 from credit_recovery.synthetic.generator import simulate_district
 from credit_recovery.synthetic.settings import SESSION_KEYS
 from credit_recovery.truth.comparison import truth_vs_estimates
+from credit_recovery.truth.jobs import replicate_jobs
 
 __all__ = ["run_replicate", "run_replicates", "summarize_replicates", "validity_matrix", "scenario_settings",
            "draw_effects", "merge_overlay", "replicate_jobs", "DESIGNED", "VALIDITY_COLUMNS"]
@@ -173,24 +175,20 @@ def run_replicate(config: Mapping[str, Any], seed: int, scenario: str = "default
     return out.assign(scenario=scenario, scale=sim["scale"], seed=int(seed))
 
 
-def replicate_jobs(config: Mapping[str, Any]) -> list[tuple[str, str, int]]:
-    """``(scenario, scale, seed)`` of every replicate the config asks for, in order.
+def run_replicates(config: Mapping[str, Any], seeds: Iterable[int], scenario: str = "default",
+                   scale: str | None = None, log: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """:func:`run_replicate` for each seed of ``seeds`` (one scenario, one scale), stacked in seed order.
 
-    Every scenario of ``monte_carlo.scenarios`` at every scale of
-    ``monte_carlo.scales``, ``monte_carlo.replicates[scale]`` seeds from
-    ``monte_carlo.first_seed`` (the same seeds in every scenario, so scenarios
-    are compared on common random numbers as far as the generator allows).
+    ``log``, when given, receives one line per replicate with its wall time.
     """
-    mc = dict(config.get("monte_carlo", {}))
-    first, reps = int(mc.get("first_seed", 1000)), dict(mc.get("replicates", {}))
-    return [(sc, scale, first + r) for sc in mc.get("scenarios", {"default": {}}) for scale in mc.get("scales", [])
-            for r in range(int(reps.get(scale, 0)))]
-
-
-def run_replicates(config: Mapping[str, Any], seed: int, scale: str | None = None) -> pd.DataFrame:
-    """:func:`run_replicate` for every scenario of ``monte_carlo.scenarios`` with one seed, stacked."""
-    scenarios = dict(config.get("monte_carlo", {})).get("scenarios", {"default": {}})
-    return pd.concat([run_replicate(config, seed, sc, scale) for sc in scenarios], ignore_index=True)
+    parts = []
+    for seed in seeds:
+        start = time.perf_counter()
+        parts.append(run_replicate(config, seed, scenario, scale))
+        if log is not None:
+            log(f"scenario {scenario}, scale {parts[-1]['scale'].iat[0]}, replicate {seed}: "
+                f"{len(parts[-1])} estimates in {time.perf_counter() - start:.1f} s")
+    return pd.concat(parts, ignore_index=True)
 
 
 def summarize_replicates(rows: pd.DataFrame) -> pd.DataFrame:
