@@ -127,9 +127,10 @@ def _visible_text(page):
     return html.unescape(body)
 
 
-def test_every_number_in_the_brief_equals_its_result_file(run):
+def test_every_number_in_the_brief_equals_its_result_file(run, repo):
     """Each number carries the row and column it came from; recompute it from the file and compare."""
     r = run / "results"
+    vm = pd.read_csv(repo / "docs/results/validity_matrix.csv", keep_default_na=False)  # reports.validity_matrix
     page = (r / "public/brief.html").read_text()
     est = pd.read_csv(r / "models/estimates.csv", keep_default_na=False, na_values=[""])
     est_key = {tuple("" if pd.isna(v) else str(v) for v in row[list(KEY_COLUMNS)]): row
@@ -138,7 +139,7 @@ def test_every_number_in_the_brief_equals_its_result_file(run):
     cov = bal[bal["variable"] != "logit"]
     numbers = _brief_numbers(page)
     sources = {a["data-source"] for a, _ in numbers}
-    assert "estimates" in sources and "balance" in sources
+    assert {"estimates", "balance", "validity"} <= sources
     matched_rows = 0
     for attrs, shown in numbers:
         key = json.loads(attrs["data-key"])
@@ -157,6 +158,15 @@ def test_every_number_in_the_brief_equals_its_result_file(run):
             value = float((t["user_type" if "user_type" in t.columns else "type"].astype(str) == key).mean())
         elif source == "constant":
             value = {"per_percentage_points": 10, "satisfied": 0.05, "limit": 0.25}[field]
+        elif source == "validity" and field in ("replicates_total", "scenarios"):
+            at = vm[vm["scale"] == key[0]]
+            value = (at.groupby("scenario")["replicates"].max().sum() if field == "replicates_total"
+                     else at["scenario"].nunique())
+        elif source == "validity" and field == "misleads_below":
+            value = 0.90
+        elif source == "validity":
+            value = float(vm.set_index(["scenario", "scale", "estimand_id", "estimator", "sample"]).loc[tuple(key),
+                                                                                                       field])
         else:
             raise AssertionError(f"number from an unknown source: {attrs}")
         assert float(attrs["data-value"]) == pytest.approx(value, rel=1e-9, abs=1e-12), attrs
@@ -190,7 +200,10 @@ def test_brief_names_the_comparison_group_and_hides_code(run):
 def test_appendix_shows_tables_figures_and_truth(run):
     page = (run / "results/public/appendix.html").read_text()
     for part in ("Estimates", "Balance before and after matching", "Cohort", "Validation against the planted truth",
-                 "cover the planted truth", "nearest-neighbour matching"):
+                 "cover the planted truth", "nearest-neighbour matching",
+                 "Validity of the estimators in simulated worlds", "Coverage / bias of the designed estimators",
+                 "Where each estimator can be trusted", "Cells that fail where the assumptions hold",
+                 'alt="Heat map of confidence-interval coverage'):
         assert part in page, part
     imgs = re.findall(r'<img\b[^>]*\balt="([^"]+)"', page)
     assert len(imgs) >= 3 and len(imgs) == len(re.findall(r"<img\b", page))

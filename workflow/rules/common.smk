@@ -16,6 +16,14 @@ PACKAGE_STAMP = (
 TABLE_NAMES = ["students", "student_years", "mentors", "course_records", "platform_events"]
 
 
+def validity_matrix_files(wildcards=None):
+    """The validity matrix the reports draw on (reports.validity_matrix; relative to the project), or none."""
+    path = config["reports"]["validity_matrix"]
+    if not path:
+        return []
+    return [path if Path(path).is_absolute() else str(Path(workflow.basedir) / path)]
+
+
 def is_synthetic():
     return config["data"]["source"] == "synthetic"
 

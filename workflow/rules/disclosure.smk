@@ -31,6 +31,7 @@ rule manifest:
             "results/models/estimates.csv",
         ],
         truth=truth_inputs,
+        validity=validity_matrix_files,
         public=public_files,
         code=PACKAGE_STAMP,
     output:

@@ -26,6 +26,7 @@ rule brief:
         balance="results/matching/balance.csv",
         data="results/data",
         types=engagement_types,
+        validity=validity_matrix_files,
         code=PACKAGE_STAMP,
     output:
         html=report(
@@ -57,6 +58,7 @@ rule appendix:
         data="results/data",
         truth=truth_comparison_inputs,
         stage_files=stage_public_files,
+        validity=validity_matrix_files,
         code=PACKAGE_STAMP,
     output:
         html=report(

@@ -19,6 +19,7 @@ for path in sorted(p for p in public.rglob("*") if p.is_file()):
     outputs[path.as_posix()] = rule
 inputs = {f"source:{p}": p for p in sorted(snakemake.input.source)}
 inputs.update({f"data/{p.name}": p for p in sorted(Path(snakemake.input.data).glob("*.parquet"))})
+inputs.update({"reports.validity_matrix": p for p in snakemake.input.validity})  # the reports' validity matrix
 logs = sorted(Path("results/logs").glob("*.log"))
 started = min((p.stat().st_mtime for p in logs), default=None)
 manifest = build_manifest(config=config, input_files=inputs, outputs=outputs,

@@ -32,7 +32,8 @@ from matplotlib.figure import Figure
 from matplotlib.textpath import text_to_path
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["PALETTE", "STYLE", "FittedTicks", "apply_style", "fit_ticks", "save_figure", "style", "styled"]
+__all__ = ["PALETTE", "STYLE", "FittedTicks", "apply_style", "figure_bytes", "fit_ticks", "save_figure", "style",
+           "styled"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette, in the order used for series.
 PALETTE: dict[str, str] = {
@@ -120,6 +121,20 @@ def _check_text(name: str, value: Any) -> str:
     return value.strip()
 
 
+def figure_bytes(fig: Figure, fmt: str = "png", *, caption: str, alt_text: str) -> bytes:
+    """The figure as PNG or SVG bytes, with :func:`save_figure`'s pinned settings and metadata.
+
+    The saving settings are pinned, so the bytes do not depend on what else ran in the process.
+    """
+    meta = dict(_PNG_METADATA) if fmt == "png" else dict(_SVG_METADATA)
+    meta.update({"Title": caption, "Description": alt_text})
+    buf = io.BytesIO()
+    with mpl.rc_context({**{k: v for k, v in STYLE.items() if k.startswith("savefig.")},
+                         "svg.hashsalt": _SALT, "svg.fonttype": "none"}):
+        fig.savefig(buf, format=fmt, metadata=meta)
+    return buf.getvalue()
+
+
 def save_figure(
     fig: Figure,
     stem: str | Path,
@@ -172,17 +187,10 @@ def save_figure(
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
-    # the saving settings are pinned, so the bytes do not depend on what else ran in this process
-    with mpl.rc_context({**{k: v for k, v in STYLE.items() if k.startswith("savefig.")},
-                         "svg.hashsalt": _SALT, "svg.fonttype": "none"}):
-        for fmt in sorted(set(formats), key=allowed.index):
-            meta = dict(_PNG_METADATA) if fmt == "png" else dict(_SVG_METADATA)
-            meta.update({"Title": caption, "Description": alt_text})
-            buf = io.BytesIO()
-            fig.savefig(buf, format=fmt, metadata=meta)
-            path = stem.with_name(stem.name + "." + fmt)
-            path.write_bytes(buf.getvalue())
-            files[fmt] = str(path)
+    for fmt in sorted(set(formats), key=allowed.index):
+        path = stem.with_name(stem.name + "." + fmt)
+        path.write_bytes(figure_bytes(fig, fmt, caption=caption, alt_text=alt_text))
+        files[fmt] = str(path)
     result = {"stem": str(stem), "caption": caption, "alt_text": alt_text, "files": files}
     if sidecar:
         side = {"caption": caption, "alt_text": alt_text,
