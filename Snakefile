@@ -1,11 +1,14 @@
 # Credit recovery study: wiring only. Stages live in workflow/rules/, statistics in credit_recovery.
 from snakemake.utils import validate
 
+from credit_recovery.data.timing import check_adjustment_timing
+
 
 configfile: "config.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+check_adjustment_timing(config)  # only pre-treatment covariates in the designs (docs/cohort.md)
 
 
 include: "workflow/rules/common.smk"

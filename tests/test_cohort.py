@@ -63,8 +63,9 @@ def test_flow_counts_add_up(result):
     f = result.flow
     assert f.loc[0, "n"] - f.loc[0, "excluded"] == f.loc[1, "n"]
     assert f.loc[1, "n"] - f.loc[1, "excluded"] == f.loc[2, "n"]
-    assert f.loc[2, "n"] - f.loc[2, "excluded"] == f.loc[3, "n"] == len(result.cohort)
-    assert f.loc[4, "n"] + f.loc[5, "n"] == len(result.cohort)
+    assert f.loc[2, "n"] - f.loc[2, "excluded"] == f.loc[3, "n"]
+    assert f.loc[3, "n"] - f.loc[3, "excluded"] == f.loc[4, "n"] == len(result.cohort)
+    assert f.loc[5, "n"] + f.loc[6, "n"] == len(result.cohort)
 
 
 def test_flow_public_suppresses_small_counts(result):
@@ -88,4 +89,23 @@ def test_ledger_is_complete_on_random_subsets(tables, drop):
     assert (led["table"] == "course_records").sum() == len(sub_cr)
     assert led["status"].ne("").all()
     assert (led["status"] == "cohort_index_recovery").sum() == len(res.cohort)
-    assert len(cohort_units(sub)) == len(res.cohort)
+    units = cohort_units(sub)
+    assert units["online_offered"].sum() == len(res.cohort)
+    no_option = led[(led["table"] == "course_records") & (led["status"] == "no_online_option")]
+    assert len(no_option) == 2 * (~units["online_offered"]).sum()  # the index failure and recovery of each
+
+
+def test_units_in_school_years_without_online_recovery_are_excluded_with_a_reason(tables, result):
+    """Availability: classroom retakers where the school offered no online recovery that year are no controls."""
+    cr = tables["course_records"]
+    online = cr[(cr["attempt"] == "recovery") & (cr["delivery"] == "online")]
+    offered = set(zip(online["school_id"], online["school_year"]))
+    units = cohort_units(tables)
+    c = result.cohort
+    assert all((s, y) in offered for s, y in zip(c["school_id"], c["school_year"]))
+    assert (~units["online_offered"]).sum() > 0 and units["online_offered"].sum() == len(c)
+    led = result.ledger
+    years = led[(led["table"] == "student_years") & (led["status"] == "no_online_option")]
+    assert len(years) > 0 and not led.loc[led["status"] == "no_online_option", "kept"].any()
+    f = result.flow.set_index("step")
+    assert f.loc["First recovery episode of a student", "excluded"] == (~units["online_offered"]).sum()

@@ -28,8 +28,8 @@ def test_designed_estimators_hold_in_the_default_district_and_the_naive_one_neve
 
 
 @pytest.mark.parametrize("knob, overlay, broken, intact", [
-    ("unobserved_confounding", {"unobserved_confounding": 1.0}, ["matched_fe", "ipw3"], ["panel", "panel_es", "online"]),
-    ("effect_dynamics", {"effect_dynamics": {"ocr_math": [0.5, 0.25]}}, ["panel"], ["panel_es", "matched_fe"]),
+    ("unobserved_confounding", {"unobserved_confounding": 1.0}, ["matched_fe", "ipw3"], ["online"]),
+    ("recovery_year_confounding", {"unobserved_confounding": 1.0}, ["panel"], ["online"]),
     ("mentor_selection", {"mentor_selection": 1.0}, ["online", "ipw3"], ["matched_fe", "panel"]),
     ("differential_attrition", {"attrition": {"base": 0.05, "online_extra": 0.1}},
      ["matched_fe", "panel", "online"], []),
@@ -52,7 +52,12 @@ def test_per_estimand_knobs_count_only_for_their_estimand():
            "effect_dynamics": {"ocr_reading": [0.5]}}
     assert not assumptions_hold("matched_fe", sim, "ocr_math")
     assert assumptions_hold("matched_fe", sim, "ocr_reading")
-    assert not assumptions_hold("panel", sim, "ocr_reading") and assumptions_hold("panel", sim, "ocr_gpa")
+    # the static panel compares the recovery year with years before the failure only: lasting effects are no threat
+    assert assumptions_hold("panel", sim, "ocr_reading") and assumptions_hold("panel", sim, "ocr_gpa")
+    # the planted confounder also moves the recovery-year chance of recovering: time-varying for credits and GPA
+    conf = {**defaults("simulation"), "unobserved_confounding": 1.0}
+    assert not assumptions_hold("panel", conf, "ocr_credits") and not assumptions_hold("panel", conf, "ocr_gpa")
+    assert assumptions_hold("panel", conf, "ocr_math") and assumptions_hold("panel_es", conf, "ocr_reading")
     zero = {**defaults("simulation"), "effect_heterogeneity": {"ocr_math": {"math_pre": 0.0}}}
     assert assumptions_hold("matched_fe", zero)
 

@@ -148,6 +148,7 @@ def test_quick_preset_runs_every_scenario_end_to_end(tmp_path, run_snakemake, re
         assert set(g["sample"]) == set(REGISTRY), scenario
         assert {"ocr_math", "ocr_credits", "mentor_math"} <= set(g["estimand_id"]), scenario
     holds = vm.set_index(["scenario", "estimand_id", "sample"])["assumptions_hold"].astype(str) == "True"
-    assert holds["default", "ocr_math", "panel"] and not holds["dynamic", "ocr_math", "panel"]
+    assert holds["default", "ocr_math", "panel"] and holds["dynamic", "ocr_math", "panel"]
     assert not holds["confounding", "ocr_math", "matched_fe"] and holds["confounding", "ocr_math", "panel"]
+    assert not holds["confounding", "ocr_credits", "panel"] and not holds["mentor_selection", "mentor_math", "online"]
     assert (out / "validity_matrix.png").is_file() and (out / "monte_carlo.png").is_file()

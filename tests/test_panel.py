@@ -46,7 +46,11 @@ def _district(n=2500, tau=-8.0, gamma=1.0, seed=0):
                                   "delivery": "classroom"})], ignore_index=True)
     cohort = pd.DataFrame({"student_id": [f"S{i}" for i in range(n)], "recovery_record_id": [f"R{i}" for i in range(n)],
                            "school_year": r, "online": online, "absence_rate_pre": rng.uniform(0, 0.3, n),
-                           "gpa_pre": rng.uniform(0, 3, n), "credits_pre": rng.uniform(2, 6, n)})
+                           "gpa_pre": rng.uniform(0, 3, n), "credits_pre": rng.uniform(2, 6, n),
+                           "failed_courses_pre": rng.integers(1, 4, n)})
+    earlier = (rng.random(n) < 0.1) & (r - 2 >= start)  # an earlier (online) episode for some students
+    cr = pd.concat([cr, pd.DataFrame({"student_id": ids[earlier], "school_year": r[earlier] - 2,
+                                      "attempt": "recovery", "delivery": "online"})], ignore_index=True)
     return sy, cr, cohort
 
 
@@ -63,14 +67,15 @@ def test_build_panel_event_time_bins_and_other_episodes():
         x = p["student_id"].map(cohort.set_index("student_id")[c]) - cohort[c].mean()
         assert np.allclose(p[f"{c}_0"], x * p["rel_0"])
         assert np.allclose(p[f"{c}_m1"], x * p["rel_m1"])
-    later = cr.merge(cohort[["student_id", "school_year"]], on="student_id", suffixes=("", "_r"))
-    later = later[later["school_year"] != later["school_year_r"]]
-    flagged = p.loc[p["other_recovery"] == 1, ["student_id", "school_year"]]
-    assert sorted(map(tuple, flagged.to_numpy())) == sorted(map(tuple, later[["student_id", "school_year"]].to_numpy()))
-    assert (p.loc[p["event_time"] == 0, "other_recovery"] == 0).all()
-    counts = cr.groupby(["student_id", "school_year"]).size()
-    got = p.set_index(["student_id", "school_year"])["recovery_courses"]
-    assert (got[got > 0] == counts.reindex(got[got > 0].index)).all() and got.sum() == counts.sum()
+    eps = cr.merge(cohort[["student_id", "school_year"]], on="student_id", suffixes=("", "_r"))
+    before = eps[eps["school_year"] < eps["school_year_r"]]
+    assert len(before) and (eps["school_year"] > eps["school_year_r"]).any()  # earlier and later episodes exist
+    for col in ("earlier_recovery", "earlier_online"):  # only earlier episodes are controlled for (pre-treatment)
+        flagged = p.loc[p[col] == 1, ["student_id", "school_year"]]
+        assert sorted(map(tuple, flagged.to_numpy())) == sorted(map(tuple, before[["student_id", "school_year"]]
+                                                                    .to_numpy()))
+    assert (p.loc[p["event_time"] >= 0, ["earlier_recovery", "earlier_online"]] == 0).all().all()
+    assert "recovery_courses" not in p.columns and "other_recovery" not in p.columns
 
 
 def test_student_fe_recovers_planted_effect_while_naive_is_confounded():
@@ -95,9 +100,12 @@ def test_student_fe_recovers_planted_effect_while_naive_is_confounded():
     zz = p[p["event_time"] == 0]
     naive = zz.loc[zz["online"] == 1, "math"].mean() - zz.loc[zz["online"] == 0, "math"].mean()
     assert naive - truth > 0.3
-    # samples: the online and classroom episodes whose recovery year entered the fit
+    # samples: the online and classroom episodes whose recovery year entered the fit: the static model compares
+    # it with years before the failure year, so students observed since at most one year before it drop out
     s = samples[(samples["sample"] == "panel") & (samples["outcome"] == "math")]
-    assert len(s) == len(cohort) and s["online"].sum() == cohort["online"].sum()
+    first = sy.groupby("student_id")["school_year"].min()
+    with_pre = cohort[cohort["student_id"].map(first) <= cohort["school_year"] - 2]
+    assert len(s) == len(with_pre) < len(cohort) and s["online"].sum() == with_pre["online"].sum()
 
 
 def test_failure_year_shock_that_shifts_the_recovery_year_is_conditioned_on():
@@ -124,7 +132,7 @@ def test_failure_year_shock_that_shifts_the_recovery_year_is_conditioned_on():
                        "delivery": np.where(online == 1, "online", "classroom")})
     cohort = pd.DataFrame({"student_id": ids, "recovery_record_id": [f"R{j}" for j in range(n)], "school_year": r,
                            "online": online, "absence_rate_pre": 0.15 + 0.05 * a, "gpa_pre": rng.uniform(0, 3, n),
-                           "credits_pre": rng.uniform(2, 6, n)})
+                           "credits_pre": rng.uniform(2, 6, n), "failed_courses_pre": 1})
     est = panel_estimates(build_panel(sy, cr, cohort), ["credits"], CL, event_study=False)[0].iloc[0]
     assert abs(est["estimate"] - tau) < 3 * est["std_error"] and est["std_error"] < 0.03
     # without the failure-year covariates (constant, so dropped) the estimate is biased downwards

@@ -31,12 +31,14 @@ COURSE_STATUSES = {
     "failed_not_core": "failed a non-core (elective) course",
     "failed_no_recovery_attempt": "failed core course with no recovery attempt",
     "recovery_not_following_year": "recovery attempt not in the school year after the failure",
+    "no_online_option": "index failure or recovery of a student whose retake school-year offered no online recovery",
     "later_episode_of_cohort_student": "failure or recovery in a later episode of a student already in the cohort",
     "secondary_course_in_episode": "another failed course recovered in the same episode (not the index course)",
 }
 STUDENT_YEAR_STATUSES = {
     "cohort_baseline_year": "kept: baseline year (failure year) of a cohort unit",
     "cohort_outcome_year": "kept: outcome year (recovery year) of a cohort unit",
+    "no_online_option": "a year of a student whose retake school-year offered no online recovery",
     "other_year_of_cohort_student": "another year of a student in the cohort",
     "student_never_failed_core": "student never failed a core course",
     "student_never_attempted_recovery": "student failed a core course but never attempted recovery",
@@ -73,9 +75,10 @@ class CohortResult:
         n_online = int(f.loc[f["step"] == "Online recovery", "n"].iloc[0])
         n_class = int(f.loc[f["step"] == "Classroom recovery", "n"].iloc[0])
         rows = [{"step": f.loc[0, "step"], "n": int(f.loc[0, "n"]), "excluded_reason": None, "n_excluded": None}]
-        for i in (1, 2, 3):
+        last = int(f.index[f["step"] == "Analytic cohort (students)"][0])
+        for i in range(1, last + 1):
             label = f.loc[i, "step"]
-            if i == 3:
+            if i == last:
                 label = f"Analytic cohort (students)\nonline {_fmt(n_online, min_cell_size)}, " \
                         f"classroom {_fmt(n_class, min_cell_size)}"
             n_excl = int(f.loc[i - 1, "excluded"])
@@ -94,7 +97,7 @@ class CohortResult:
 
 
 _SHORT_REASONS = ("no recovery attempt", "not recovered in the\nfollowing school year",
-                  "later episode, or not the\nepisode's index course")
+                  "later episode, or not the\nepisode's index course", "no online option in the\nschool year")
 
 
 def _fmt(v, min_cell_size: int):
@@ -128,7 +131,11 @@ def cohort_units(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     DataFrame
         ``student_id``, ``recovery_record_id``, ``failed_record_id``,
         ``school_year`` (recovery year), ``baseline_year``, ``episode_courses``
-        (recovery attempts in the episode), sorted by student.
+        (recovery attempts in the episode: chosen with the treatment, so descriptive only),
+        ``failed_courses_pre`` (core courses failed in the baseline year: pre-treatment),
+        ``online_offered`` (the retake's school offered online recovery that year: some recovery attempt
+        there and then was online), sorted by student. Every student's first eligible episode, offered
+        or not (:func:`build_cohort` keeps the offered ones).
     """
     ep = _episodes(tables)
     elig = ep[ep["core"] & ep["following_year"]]
@@ -139,8 +146,16 @@ def cohort_units(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     elig = elig.sort_values(["student_id", "_term", "_subj", "failed_record_id"], kind="stable")
     units = elig.drop_duplicates("student_id", keep="first")
     units = units.assign(baseline_year=units["failed_year"])
+    cr = tables["course_records"]
+    failed = cr[(cr["attempt"] == "original") & cr["subject"].isin(CORE_SUBJECTS) & (cr["mark"] == "F")]
+    n_failed = failed.groupby(["student_id", "school_year"]).size().rename("failed_courses_pre").reset_index()
+    units = units.merge(n_failed.rename(columns={"school_year": "baseline_year"}), on=["student_id", "baseline_year"],
+                        how="left", validate="one_to_one")
+    units["failed_courses_pre"] = units["failed_courses_pre"].fillna(0).astype("int64")
+    offered = set(zip(*[ep.loc[ep["delivery"] == "online", c] for c in ("school_id", "school_year")]))
+    units["online_offered"] = [k in offered for k in zip(units["school_id"], units["school_year"])]
     return units[["student_id", "recovery_record_id", "failed_record_id", "school_year", "baseline_year",
-                  "episode_courses"]].reset_index(drop=True)
+                  "episode_courses", "failed_courses_pre", "online_offered"]].reset_index(drop=True)
 
 
 def standardize_scores(student_years: pd.DataFrame) -> pd.DataFrame:
@@ -190,7 +205,7 @@ def _analysis_table(tables: Mapping[str, pd.DataFrame], units: pd.DataFrame, ep:
     c["school_year"] = c["school_year"].astype("int64")
     order = ["student_id", "failed_record_id", "recovery_record_id", "school_id", "school_year", "baseline_year",
              "online", "delivery", "mentor_id", "mentor_supportive", "mentor_certified", "subject", "course_name",
-             "failed_term", "episode_courses", "grade", "gender", "race_ethnicity", "frl", "ell", "sped",
+             "failed_term", "episode_courses", "failed_courses_pre", "grade", "gender", "race_ethnicity", "frl", "ell", "sped",
              "absence_rate_pre", "math_pre", "reading_pre", "gpa_pre", "credits_pre",
              "math", "reading", "credits", "gpa", "credit_recovered", "recovery_mark"]
     return c[order].sort_values(["school_year", "student_id"], kind="stable").reset_index(drop=True)
@@ -209,8 +224,9 @@ def _course_statuses(cr: pd.DataFrame, units: pd.DataFrame, ep: pd.DataFrame) ->
     is_core = cr["subject"].isin(CORE_SUBJECTS)
     ep_by_rec = ep.set_index("recovery_record_id")
     ep_by_failed = ep.drop_duplicates("failed_record_id").set_index("failed_record_id")
-    status = _first_status(status, rid.isin(set(units["failed_record_id"])), "cohort_index_failure")
-    status = _first_status(status, rid.isin(set(units["recovery_record_id"])), "cohort_index_recovery")
+    kept = units[units["online_offered"]]
+    status = _first_status(status, rid.isin(set(kept["failed_record_id"])), "cohort_index_failure")
+    status = _first_status(status, rid.isin(set(kept["recovery_record_id"])), "cohort_index_recovery")
     status = _first_status(status, is_orig & (cr["mark"] != "F"), "original_not_failed")
     status = _first_status(status, is_orig & ~is_core, "failed_not_core")
     status = _first_status(status, is_orig & ~rid.isin(set(ep["failed_record_id"])), "failed_no_recovery_attempt")
@@ -221,6 +237,9 @@ def _course_statuses(cr: pd.DataFrame, units: pd.DataFrame, ep: pd.DataFrame) ->
     status = _first_status(status, ~is_orig & (rec_core == False), "failed_not_core")  # noqa: E712
     status = _first_status(status, ~is_orig & (rec_following == False), "recovery_not_following_year")  # noqa: E712
     status = _first_status(status, is_orig & (fail_following == False), "recovery_not_following_year")  # noqa: E712
+    no_option = units[~units["online_offered"]]
+    status = _first_status(status, rid.isin(set(no_option["failed_record_id"]) | set(no_option["recovery_record_id"])),
+                           "no_online_option")
     in_cohort_student = cr["student_id"].isin(set(units["student_id"]))
     yr_unit = cr["student_id"].map(units.set_index("student_id")["school_year"])
     episode_year = np.where(is_orig, cr["school_year"] + 1, cr["school_year"])
@@ -238,8 +257,9 @@ def _student_year_statuses(sy: pd.DataFrame, cr: pd.DataFrame, units: pd.DataFra
     """Ledger status of every student-year (``STUDENT_YEAR_STATUSES``, first applicable rule wins)."""
     sy_status = pd.Series("", index=sy.index, dtype=object)
     key = list(zip(sy["student_id"], sy["school_year"]))
-    base_keys = set(zip(units["student_id"], units["baseline_year"]))
-    out_keys = set(zip(units["student_id"], units["school_year"]))
+    kept = units[units["online_offered"]]
+    base_keys = set(zip(kept["student_id"], kept["baseline_year"]))
+    out_keys = set(zip(kept["student_id"], kept["school_year"]))
     is_orig = cr["attempt"] == "original"
     is_core = cr["subject"].isin(CORE_SUBJECTS)
     failed_core_students = set(cr.loc[is_orig & is_core & (cr["mark"] == "F"), "student_id"])
@@ -249,7 +269,8 @@ def _student_year_statuses(sy: pd.DataFrame, cr: pd.DataFrame, units: pd.DataFra
     sy_status[m] = "cohort_outcome_year"
     sid = sy["student_id"]
     for mask, value in (
-        (sid.isin(set(units["student_id"])), "other_year_of_cohort_student"),
+        (sid.isin(set(units.loc[~units["online_offered"], "student_id"])), "no_online_option"),
+        (sid.isin(set(kept["student_id"])), "other_year_of_cohort_student"),
         (~sid.isin(failed_core_students), "student_never_failed_core"),
         (~sid.isin(attempted_students), "student_never_attempted_recovery"),
         (pd.Series(True, index=sy.index), "student_no_eligible_episode"),
@@ -283,6 +304,7 @@ def _flow(cr: pd.DataFrame, ledger: pd.DataFrame, cohort: pd.DataFrame) -> pd.Da
     n_not_following = int(failed_status.get("recovery_not_following_year", 0))
     n_later = int(failed_status.get("later_episode_of_cohort_student", 0))
     n_secondary = int(failed_status.get("secondary_course_in_episode", 0))
+    n_no_option = int(failed_status.get("no_online_option", 0))
     n_units = len(cohort)
     flow = pd.DataFrame([
         {"step": "Failed core course attempts", "n": n_orig_core_fail, "excluded": n_no_rec,
@@ -292,11 +314,13 @@ def _flow(cr: pd.DataFrame, ledger: pd.DataFrame, cohort: pd.DataFrame) -> pd.Da
         {"step": "Recovered in the following school year", "n": n_orig_core_fail - n_no_rec - n_not_following,
          "excluded": n_later + n_secondary,
          "reason": "later episode of a student already counted, or not the episode's index course"},
+        {"step": "First recovery episode of a student", "n": n_units + n_no_option, "excluded": n_no_option,
+         "reason": COURSE_STATUSES["no_online_option"]},
         {"step": "Analytic cohort (students)", "n": n_units, "excluded": 0, "reason": ""},
         {"step": "Online recovery", "n": int(cohort["online"].sum()), "excluded": 0, "reason": ""},
         {"step": "Classroom recovery", "n": int((1 - cohort["online"]).sum()), "excluded": 0, "reason": ""},
     ])
-    assert flow.loc[2, "n"] - flow.loc[2, "excluded"] == n_units, "flow counts do not add up"
+    assert flow.loc[2, "n"] - flow.loc[2, "excluded"] == n_units + n_no_option, "flow counts do not add up"
     return flow
 
 
@@ -315,6 +339,6 @@ def build_cohort(tables: Mapping[str, pd.DataFrame]) -> CohortResult:
     """
     units = cohort_units(tables)
     ep = _episodes(tables)
-    cohort = _analysis_table(tables, units, ep)
+    cohort = _analysis_table(tables, units[units["online_offered"]], ep)
     ledger = _ledger(tables, units, ep)
     return CohortResult(cohort=cohort, ledger=ledger, flow=_flow(tables["course_records"], ledger, cohort))

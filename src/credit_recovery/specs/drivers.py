@@ -121,9 +121,9 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         specification (:func:`credit_recovery.specs.matched.matched_fe_estimates`).
     design_covariates : sequence of str, optional
         Covariates of the FE specification (categoricals allowed); default ``covariates``.
-        With ``options``, ``options["adjust_for"]`` (default ``episode_courses``:
-        the number of courses recovered in the episode, which drives credits
-        earned) is added to both covariate lists.
+        With ``options``, ``options["adjust_for"]`` (default ``failed_courses_pre``:
+        the core courses failed in the failure year, the credits there are to
+        recover) is added to both covariate lists.
 
     Returns
     -------

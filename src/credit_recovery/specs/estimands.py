@@ -68,7 +68,6 @@ ASSUMPTIONS: dict[str, str] = {
                                    "state it; IPW with school and year dummies does)",
     "parallel_trends": "online and classroom recoverers' untreated outcomes move in parallel (time-invariant "
                        "confounding only)",
-    "no_carry_over": "the effect is confined to the recovery year (no dynamic effects in later years)",
     "mentors_random_within_school": "supportive mentors are assigned at random within school",
     "no_differential_attrition": "next-year outcomes are missing at the same rate for online and classroom",
 }
@@ -96,6 +95,11 @@ KNOBS: dict[str, tuple[str, Callable[[Mapping[str, Any], str | None], bool]]] = 
                   lambda s, e: True),
     "unobserved_confounding": ("simulation.unobserved_confounding > 0",
                                lambda s, e: _positive(s.get("unobserved_confounding"))),
+    "recovery_year_confounding": ("simulation.unobserved_confounding > 0 for credits or GPA: the planted confounder "
+                                  "also raises the chance of recovering the failed course, which happens in the "
+                                  "recovery year only (a time-varying confounder a student effect cannot absorb)",
+                                  lambda s, e: _positive(s.get("unobserved_confounding"))
+                                  and e in (None, "ocr_credits", "ocr_gpa")),
     "effect_heterogeneity": ("a non-zero simulation.effect_heterogeneity slope for the estimand", _slopes),
     "effect_dynamics": ("a non-zero simulation.effect_dynamics multiple for the estimand", _dynamics),
     "school_year_shocks": ("simulation.school_shocks.school_year_sd > 0",
@@ -112,8 +116,7 @@ BROKEN_BY: dict[str, tuple[str, ...]] = {
     "overlap": (),
     "constant_effects_in_regression": ("effect_heterogeneity",),
     "school_year_shocks_absorbed": ("school_year_shocks",),
-    "parallel_trends": (),
-    "no_carry_over": ("effect_dynamics",),
+    "parallel_trends": ("recovery_year_confounding",),
     "mentors_random_within_school": ("mentor_selection",),
     "no_differential_attrition": ("differential_attrition",),
 }
@@ -176,8 +179,7 @@ REGISTRY: dict[str, EstimandSpec] = {s.sample: s for s in (
                   "no_differential_attrition"), True),
     EstimandSpec("panel", ("student FE panel, school-by-year FE",), "online recoverers in the panel (ATT)", _OCR,
                  "the recovery year", "online",
-                 ("parallel_trends", "no_carry_over", "constant_effects_in_regression",
-                  "no_differential_attrition"), True),
+                 ("parallel_trends", "constant_effects_in_regression", "no_differential_attrition"), True),
     EstimandSpec("panel_es", ("student FE event study, school-by-year FE",),
                  "online recoverers in the panel (ATT)", _OCR,
                  "event time 0 (the recovery year) against event time -1", "online",

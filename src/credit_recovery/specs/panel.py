@@ -18,15 +18,15 @@ from credit_recovery.shared.estimate_schema import estimates_frame
 from credit_recovery.specs.estimands import OCR_ESTIMANDS, stack_samples, units_frame
 from credit_recovery.specs.options import fe_options, resolve_model_options
 
-__all__ = ["build_panel", "panel_estimates", "event_time_of", "event_suffix", "EVENT_TIMES", "PANEL_OUTCOMES",
-           "PRE_COVARIATES", "STATIC_TERMS", "EVENT_TERMS"]
+__all__ = ["build_panel", "panel_estimates", "event_time_of", "event_suffix", "EVENT_TIMES", "STATIC_EVENT_TIMES",
+           "PANEL_OUTCOMES", "PRE_COVARIATES", "STATIC_TERMS", "EVENT_TERMS"]
 
 #: Event-time bins of the event study (first and last bins are open: <= -3, >= +2); -1 is the reference.
 EVENT_TIMES: tuple[int, ...] = (-3, -2, -1, 0, 1, 2)
 #: Student-year outcomes the panel can model.
 PANEL_OUTCOMES: tuple[str, ...] = ("math", "reading", "credits", "gpa")
 #: Failure-year (baseline) covariates of the cohort episode; the panel lets them shift the failure and recovery years.
-PRE_COVARIATES: tuple[str, ...] = ("absence_rate_pre", "gpa_pre", "credits_pre")
+PRE_COVARIATES: tuple[str, ...] = ("absence_rate_pre", "gpa_pre", "credits_pre", "failed_courses_pre")
 
 
 def event_suffix(k: int) -> str:
@@ -54,10 +54,10 @@ def build_panel(student_years: pd.DataFrame, course_records: pd.DataFrame, cohor
         student's cohort episode; ``event_time`` = school year minus the
         episode's recovery year; bins ``rel_<k>`` (k in :data:`EVENT_TIMES`,
         ``rel_m3`` = k <= -3, ``rel_p2`` = k >= 2) and their products with
-        ``online`` (``online_<k>``); ``other_recovery`` / ``other_online``:
-        the student retook a course (online) in this year in another
-        episode; ``recovery_courses``: recovery attempts in this year (any
-        episode; the credits they can return are in that year's credits);
+        ``online`` (``online_<k>``); ``earlier_recovery`` / ``earlier_online``:
+        the student retook a course (online) in this year, a year before the
+        cohort episode (later episodes can be consequences of the treatment,
+        so they are not controlled for);
         ``<c>_0`` and ``<c>_m1`` for ``c`` in :data:`PRE_COVARIATES`: the
         cohort episode's failure-year covariate, centred at the cohort mean (a
         missing value counts as the mean), times the recovery-year and the
@@ -86,10 +86,9 @@ def build_panel(student_years: pd.DataFrame, course_records: pd.DataFrame, cohor
              .groupby(["student_id", "school_year"]).agg(rec=("rec", "max"), onl=("onl", "max"), cnt=("cnt", "sum"))
              .reset_index())
     p = p.merge(flags, on=["student_id", "school_year"], how="left")
-    other = p["event_time"] != 0
-    p["other_recovery"] = (p["rec"].fillna(0) * other).astype(float)
-    p["other_online"] = (p["onl"].fillna(0) * other).astype(float)
-    p["recovery_courses"] = p["cnt"].fillna(0).astype(float)
+    earlier = p["event_time"] < 0  # episodes before the cohort's: pre-treatment; later ones are its outcomes
+    p["earlier_recovery"] = (p["rec"].fillna(0) * earlier).astype(float)
+    p["earlier_online"] = (p["onl"].fillna(0) * earlier).astype(float)
     p = p.drop(columns=["rec", "onl", "cnt"])
     k = p["event_time"].clip(EVENT_TIMES[0], EVENT_TIMES[-1])
     for t in EVENT_TIMES:
@@ -101,11 +100,20 @@ def build_panel(student_years: pd.DataFrame, course_records: pd.DataFrame, cohor
     return p.sort_values(["student_id", "school_year"], kind="stable").reset_index(drop=True)
 
 
-_NUISANCE = ("other_recovery", "other_online", "recovery_courses") + tuple(
+_NUISANCE = ("earlier_recovery", "earlier_online") + tuple(
     f"{c}_{k}" for k in ("0", "m1") for c in PRE_COVARIATES)
-STATIC_TERMS = ("online_0", "online_m1", "rel_m1", "rel_0") + _NUISANCE
+#: Event times of the static model's rows (``-3`` stands for every year up to three before the recovery).
+STATIC_EVENT_TIMES: tuple[int, ...] = (-3, -2, 0)
+#: Terms of the static model, fitted on the :data:`STATIC_EVENT_TIMES` rows (so no ``_m1`` terms).
+STATIC_TERMS = ("online_0", "rel_0") + tuple(t for t in _NUISANCE if not t.endswith("_m1"))
 EVENT_TERMS = tuple(f"online_{event_suffix(t)}" for t in EVENT_TIMES if t != -1) + (
     "rel_m2", "rel_m1", "rel_0", "rel_p1") + _NUISANCE
+
+
+def _without_own_baseline(terms: Sequence[str], outcome: str) -> list[str]:
+    """``terms`` without the outcome's own failure-year value at event time -1 (``gpa_pre_m1`` for GPA): at
+    -1 that regressor is the outcome itself."""
+    return [t for t in terms if t != f"{outcome}_pre_m1"]
 
 
 def panel_estimates(panel: pd.DataFrame, outcomes: Sequence[str] = PANEL_OUTCOMES,
@@ -140,38 +148,35 @@ def panel_estimates(panel: pd.DataFrame, outcomes: Sequence[str] = PANEL_OUTCOME
     Notes
     -----
     Static model, for student *i* in year *t* with event time
-    :math:`k = t - r_i` (:math:`r_i` the cohort episode's recovery year):
+    :math:`k = t - r_i` (:math:`r_i` the cohort episode's recovery year), fitted on every year of the
+    cohort's students but the failure year (*k* = -1):
 
     .. math::
 
-        y_{it} = \beta\,D_i 1[k=0] + \delta\,D_i 1[k=-1] + \lambda_0 1[k=0] + \lambda_{-1} 1[k=-1]
-                 + \theta' o_{it} + (x_i - \bar x)'(\pi_0 1[k=0] + \pi_{-1} 1[k=-1])
+        y_{it} = \beta\,D_i 1[k=0] + \lambda_0 1[k=0] + \theta' o_{it} + (x_i - \bar x)'\pi_0 1[k=0]
                  + \alpha_i + \gamma_{s(it),t} + e_{it}
 
     :math:`D_i` online delivery of the episode, :math:`\alpha_i` student and
     :math:`\gamma_{s,t}` school-by-year effects, :math:`o_{it}` indicators
-    of other recovery episodes (any, online) in year *t* and the number of
-    courses being recovered in year *t* (more failed courses mean more
-    credits to recover, and delivery is chosen on the failure year's credits,
-    so without it the credits comparison is confounded), and :math:`x_i` the
-    failure-year absence rate, GPA and credits (:data:`PRE_COVARIATES`):
-    delivery is chosen on them, the failure year's absences also lower the
-    chance of recovering the failed courses the next year (a time-varying
-    path the student effect cannot absorb), and how deep the failure year's
-    dip is depends on them too (left in the residual it would leak into
-    :math:`\alpha_i`). So trends are parallel conditional on the
-    failure-year covariates. :math:`\beta` is
-    the change in the recovery year relative to the student's years other
-    than the failure year, online minus classroom recoverers. The failure
-    year (*k* = -1) carries an Ashenfelter-style dip that is selected on
-    (delivery depends on that year's GPA and absences), so it gets its own
-    online-specific term instead of serving as a baseline. A time-invariant
-    unobserved trait is absorbed by :math:`\alpha_i`.
+    of earlier recovery episodes (any, online) in year *t* < :math:`r_i` (later episodes can be
+    consequences of the treatment, so they are not controlled for), and :math:`x_i` the
+    failure-year absence rate, GPA, credits and number of core courses failed
+    (:data:`PRE_COVARIATES`, all measured before the treatment): delivery is chosen on them, the
+    failed courses are the credits there are to recover in year :math:`r_i`, and the failure year's
+    absences also lower the chance of recovering them (a time-varying path the student effect cannot
+    absorb). So trends are parallel conditional on the failure-year covariates. :math:`\beta` is the
+    change in the recovery year relative to the student's years other than the failure year, online
+    minus classroom recoverers. The failure year carries an Ashenfelter-style dip that is selected on
+    (delivery depends on that year's GPA and absences), so it is left out of the static model rather
+    than serving as a baseline (left in, its dip would leak into :math:`\alpha_i`; given its own terms,
+    the failure-year GPA and credits would be regressed on themselves). A time-invariant unobserved
+    trait is absorbed by :math:`\alpha_i`.
 
     Event study: :math:`\sum_{k \ne -1} \beta_k D_i 1[k]` with bins
     :math:`k \le -3` and :math:`k \ge 2`, common terms
     :math:`\lambda_k 1[k]` for k = -2..1 (reference: the outer bins),
-    plus :math:`\alpha_i, \gamma_{s,t}, o_{it}`; :math:`\beta_{-3}, \beta_{-2}`
+    plus :math:`\alpha_i, \gamma_{s,t}, o_{it}` and :math:`x_i` times 1[k=0] and 1[k=-1] (but the
+    outcome's own failure-year value at -1); :math:`\beta_{-3}, \beta_{-2}`
     show pre-trends. Nuisance terms that are collinear after absorbing the
     fixed effects (e.g. no other online episodes) are left out. Standard
     errors clustered by ``options["cluster"]``.
@@ -183,11 +188,14 @@ def panel_estimates(panel: pd.DataFrame, outcomes: Sequence[str] = PANEL_OUTCOME
     kw = fe_options(opt)
     rows, samples = [], []
     fe = "student_id + school_id^school_year"
+    # comparison years: before the failure year only (the failure year's dip is selected on; later years
+    # carry the treatment's lasting effects and its later episodes)
+    static = panel[panel["event_time"].isin(STATIC_EVENT_TIMES) | (panel["event_time"] <= EVENT_TIMES[0])]
     for y in outcomes:
-        res = fit_fixed_effects(panel, f"{y} ~ {' + '.join(STATIC_TERMS)} | {fe}", cluster=opt["cluster"],
+        res = fit_fixed_effects(static, f"{y} ~ {' + '.join(STATIC_TERMS)} | {fe}", cluster=opt["cluster"],
                                 never_drop=["online_0"],
                                 bootstrap_terms=["online_0"] if kw["cov_type"] == "wild" else None, **kw)
-        used = panel[res.used]
+        used = static[res.used]
         rows.append(res.to_rows("online_0", outcome=y, estimand_id=OCR_ESTIMANDS.get(y, ""),
                                 estimand="ATT in the recovery year", sample="panel",
                                 estimator="student FE panel, school-by-year FE"))
@@ -195,7 +203,8 @@ def panel_estimates(panel: pd.DataFrame, outcomes: Sequence[str] = PANEL_OUTCOME
         samples.append(units_frame(units, "panel", y))
         if event_study:
             terms = [t for t in EVENT_TERMS if t.startswith("online_")]
-            res_e = fit_fixed_effects(panel, f"{y} ~ {' + '.join(EVENT_TERMS)} | {fe}", cluster=opt["cluster"],
+            rhs = " + ".join(_without_own_baseline(EVENT_TERMS, y))
+            res_e = fit_fixed_effects(panel, f"{y} ~ {rhs} | {fe}", cluster=opt["cluster"],
                                       never_drop=terms,
                                       bootstrap_terms=terms if kw["cov_type"] == "wild" else None, **kw)
             used_e = panel[res_e.used]

@@ -183,6 +183,7 @@ def episodes_in_cohort(w: World, courses: pd.DataFrame, rec: pd.DataFrame) -> np
     """
     table = coerce_tables({"course_records": _contract_courses(courses)[TABLES["course_records"].column_names]})
     units = cohort_units(table)
+    units = units[units["online_offered"]]  # the cohort keeps the episodes whose school-year offered online
     keys = set(zip(units["student_id"], units["recovery_record_id"]))
     index = rec[rec["is_index"]]
     assert (index["episode"].to_numpy() == w.episodes["episode"].to_numpy()).all()

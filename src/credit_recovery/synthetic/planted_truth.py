@@ -128,6 +128,7 @@ def planted_truth(ue: pd.DataFrame, tables: Mapping[str, pd.DataFrame], effects:
     recovery attempts (the count of the ``engagement_idle_pass`` record).
     """
     units = cohort_units(tables)
+    units = units[units["online_offered"]]  # the cohort keeps the episodes whose school-year offered online
     cohort_keys = set(zip(units["student_id"], units["recovery_record_id"]))
     ue["in_cohort"] = [(a, b) in cohort_keys for a, b in zip(ue["student_id"], ue["course_record_id"])]
     truth = truth_from_unit_effects(ue)
