@@ -1,7 +1,7 @@
 import pandas as pd
 from hypothesis import given, settings, strategies as st
 
-from credit_recovery.design.diagnostics import balance_gate, common_support, matched_weights
+from credit_recovery.design.diagnostics import balance_gate, common_support, imbalance_report, matched_weights
 
 
 def test_common_support_by_hand():
@@ -37,3 +37,20 @@ def test_balance_gate_flags_above_threshold():
                                              index=["a", "b"])}, axis=1)
     gate = balance_gate(table, 0.25)
     assert gate["flagged"].tolist() == [True, False]
+    assert imbalance_report(gate, 0.25) == (
+        "balance gate: 1 of 2 covariates have |SMD| > 0.25 after matching (SMD before -> after): a +0.500 -> -0.300. "
+        "Change the design (matching.ratio, caliper, exact) or relax the gate (matching.smd_threshold, or "
+        "matching.stop_on_imbalance: false to flag only).")
+    assert imbalance_report(balance_gate(table, 0.3), 0.3) == ""  # |-0.3| is not above 0.3
+
+
+def test_an_imbalanced_match_stops_the_run_with_the_smds_and_publishes_nothing(tmp_path, run_snakemake, tiny_config):
+    cfg = {**tiny_config, "matching": {**tiny_config["matching"], "smd_threshold": 0.001, "stop_on_imbalance": True}}
+    out = run_snakemake(tmp_path, cfg, check=False)
+    assert out.returncode != 0
+    text = out.stdout + out.stderr
+    assert "balance gate:" in text and "have |SMD| > 0.001 after matching" in text and "math_pre" in text
+    assert not (tmp_path / "results/matching/balance.csv").exists()
+    assert not (tmp_path / "results/models/estimates.csv").exists()
+    public = {p.name for p in (tmp_path / "results/public").rglob("*") if p.is_file()}
+    assert public and all(p.startswith("cohort_flow.") for p in public), public  # only the stages before it

@@ -235,14 +235,14 @@ def test_footers_agree_with_the_manifest(run):
     assert manifest["started"] and manifest["ended"] and manifest["packages"]["pandas"]
 
 
-def test_privacy_rule_fails_the_run_on_planted_leaks(run, tmp_path, run_snakemake):
+def test_privacy_rule_fails_the_run_on_planted_leaks(run, tmp_path, run_snakemake, tiny_config):
     wd = tmp_path / "leaky"
     shutil.copytree(run, wd, symlinks=True)
     student = str(pd.read_parquet(wd / "results/data/students.parquet")["student_id"].iloc[0])
     brief = wd / "results/public/brief.html"
     brief.write_text(brief.read_text().replace("</main>", f"<p>Example: {student}</p></main>"))
     (wd / "results/public/subgroups.csv").write_text("subgroup,n,mean_gpa\ngrade 9,7,1.9\ngrade 10,40,2.1\n")
-    proc = run_snakemake(wd, {"simulation": {"scale": "tiny", "seed": 3}}, "--forcerun", "privacy_scan",
+    proc = run_snakemake(wd, tiny_config, "--forcerun", "privacy_scan",
                          "results/disclosure/privacy_scan.csv", check=False)
     assert proc.returncode != 0
     log = (wd / "results/logs/privacy_scan.log").read_text()
@@ -252,7 +252,7 @@ def test_privacy_rule_fails_the_run_on_planted_leaks(run, tmp_path, run_snakemak
     # and with the leaks removed the same rule passes
     brief.write_text((run / "results/public/brief.html").read_text())
     (wd / "results/public/subgroups.csv").unlink()
-    run_snakemake(wd, {"simulation": {"scale": "tiny", "seed": 3}}, "--forcerun", "privacy_scan",
+    run_snakemake(wd, tiny_config, "--forcerun", "privacy_scan",
                   "results/disclosure/privacy_scan.csv")
 
 

@@ -71,8 +71,7 @@ def test_the_panel_controls_only_for_what_precedes_the_treatment(tables):
 
 
 def test_the_workflow_stops_before_any_job_on_a_post_treatment_covariate(tmp_path, run_snakemake, tiny_config):
-    cfg = tiny_config
-    cfg["models"] = {**cfg.get("models", {}), "adjust_for": ["episode_courses"]}
+    cfg = {**tiny_config, "models": {**tiny_config.get("models", {}), "adjust_for": ["episode_courses"]}}
     out = run_snakemake(tmp_path, cfg, "-n", check=False)
     assert out.returncode != 0
     assert "models.adjust_for: episode_courses (treatment)" in out.stdout + out.stderr

@@ -34,6 +34,22 @@ def balance_gate(table: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return out
 
 
+def imbalance_report(gate: pd.DataFrame, threshold: float) -> str:
+    """The balance gate's verdict in words: each flagged covariate's |SMD| before and after matching.
+
+    Empty when nothing is flagged. The message ends with how to relax the gate (``matching.smd_threshold``
+    or ``matching.stop_on_imbalance: false``) or, better, to change the design (``matching.ratio``,
+    ``caliper``, ``exact``).
+    """
+    flagged = gate[gate["flagged"]]
+    if flagged.empty:
+        return ""
+    rows = "; ".join(f"{r.variable} {r.smd_before:+.3f} -> {r.smd_after:+.3f}" for r in flagged.itertuples())
+    return (f"balance gate: {len(flagged)} of {len(gate)} covariates have |SMD| > {threshold:g} after matching "
+            f"(SMD before -> after): {rows}. Change the design (matching.ratio, caliper, exact) or relax the "
+            f"gate (matching.smd_threshold, or matching.stop_on_imbalance: false to flag only).")
+
+
 def common_support(data: pd.DataFrame, treatment: str, distance: str) -> pd.DataFrame:
     """The common-support region of the distance and how many units fall outside it.
 
