@@ -173,3 +173,17 @@ def test_three_way_ipw_contrasts_equal_weighted_group_means():
     assert e["online_supportive vs online_low"] == pytest.approx(mu[2] - mu[1], abs=1e-5)
     assert abs(e["online_low"] + 0.2) < 0.08
     assert len(samples) == n
+
+
+def test_three_way_ipw_is_skipped_with_a_warning_when_one_school_is_left():
+    rng = np.random.default_rng(5)
+    n = 400
+    x = rng.normal(size=n)
+    g = np.argmax(np.column_stack([np.zeros(n), 0.4 * x, -0.3 * x]) + rng.gumbel(size=(n, 3)), axis=1)
+    d = pd.DataFrame({"student_id": [f"S{i}" for i in range(n)], "recovery_record_id": [f"R{i}" for i in range(n)],
+                      "online": (g > 0).astype(int), "school_id": "SCH1", "school_year": 2014, "x": x,
+                      "mentor_supportive": pd.array(np.where(g == 0, pd.NA, g == 2), dtype="boolean"),
+                      "math": rng.normal(size=n)})
+    with pytest.warns(UserWarning, match="three-way IPW skipped: its sample has 1 school_id cluster"):
+        est, samples = three_way_ipw_estimates(d, ["math"], ["x"], {"cov_type": "wild", "ipw_trim": 0.0})
+    assert est.empty and samples.empty

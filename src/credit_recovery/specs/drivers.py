@@ -52,9 +52,9 @@ def naive_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], treatment: st
         fit = OLS(d[y].astype(float), X).fit(cov_type="HC1")
         rows.append(estimate_row(
             estimand_id=OCR_ESTIMANDS.get(y, ""), outcome=y, treatment=treatment,
-            estimand="ATT", estimator="naive difference in means (OLS)", sample="cohort",
-            fixed_effects="none", cov_type="HC1", estimate=fit.params[treatment], std_error=fit.bse[treatment],
-            n=len(d), df=fit.df_resid,
+            estimand="difference in means, online - classroom", estimator="naive difference in means (OLS)",
+            sample="cohort", fixed_effects="none", cov_type="HC1", estimate=fit.params[treatment],
+            std_error=fit.bse[treatment], n=len(d), df=fit.df_resid,
         ))
     return estimates_frame(rows)
 

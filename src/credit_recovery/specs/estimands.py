@@ -168,8 +168,9 @@ _MENTOR = "instructionally supportive vs non-supportive mentor"
 
 #: Sample -> its :class:`EstimandSpec` (every sample that carries an ``ocr_*`` or ``mentor_*`` estimand).
 REGISTRY: dict[str, EstimandSpec] = {s.sample: s for s in (
-    EstimandSpec("cohort", ("naive difference in means (OLS)",), "online recoverers of the cohort (ATT)", _OCR,
-                 _NEXT_YEAR, "online", ("random_assignment", "no_differential_attrition"), False),
+    EstimandSpec("cohort", ("naive difference in means (OLS)",),
+                 "online recoverers of the cohort (a difference in means: their ATT only under random assignment)",
+                 _OCR, _NEXT_YEAR, "online", ("random_assignment", "no_differential_attrition"), False),
     EstimandSpec("matched", ("nearest-neighbour matching, WLS", "nearest-neighbour matching, WLS g-computation"),
                  "matched online recoverers (ATT)", _OCR, _NEXT_YEAR, "online",
                  ("selection_on_observables", "overlap", "no_differential_attrition"), False),

@@ -104,6 +104,7 @@ def three_way_ipw_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], covar
         ``online_supportive`` vs classroom; ``online_supportive`` vs
         ``online_low``) on sample ``ipw3``; the supportive vs little-support
         contrast carries ``estimand_id`` ``mentor_<outcome>`` where planted.
+        Empty (with a warning) when the restricted sample has fewer than two clusters.
 
     Notes
     -----
@@ -125,6 +126,11 @@ def three_way_ipw_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], covar
     opt = resolve_model_options(options)
     design = _three_way_design(cohort, covariates, float(opt["ipw_trim"]))
     kw = fe_options(opt)
+    n_clusters = design[opt["cluster"]].nunique() if opt["cluster"] in design.columns else len(design)
+    if n_clusters < 2:  # e.g. one school offered online with both kinds of mentor: nothing to cluster over
+        warnings.warn(f"three-way IPW skipped: its sample has {n_clusters} {opt['cluster']} cluster(s), "
+                      "clustered standard errors need at least 2", stacklevel=2)
+        return estimates_frame([]), stack_samples([])
     rows, samples = [], []
     est_name = "three-way IPW (multinomial propensity)"
     for y in outcomes:
