@@ -9,8 +9,8 @@ from hypothesis import given, settings, strategies as st
 from scipy import stats
 
 from credit_recovery.reporting.headline import classify_comparison, headline_rows, naive_row
-from credit_recovery.reporting.narrative import (balance_summary, certainty_sentence, design_table, effect_sentence,
-                                                 robustness_sentence, type_shares, types_list)
+from credit_recovery.reporting.narrative import (balance_summary, certainty_sentence, design_table, dropped_sentence,
+                                                 effect_sentence, robustness_sentence, type_shares, types_list)
 from credit_recovery.reporting.numbers import num, row_key, transform_value
 from credit_recovery.reporting.public import public_estimates
 from credit_recovery.reporting.vocabulary import OUTCOMES, USER_TYPES, covariate_words, outcome_words
@@ -194,3 +194,14 @@ def test_num_is_traceable_and_rejects_unknown_transforms():
     assert num(-0.001, source="x", key="k", field="f", digits=2).endswith(">0.00</span>")
     with pytest.raises(ValueError):
         num(1.0, source="x", key="k", field="f", transform="log")
+
+
+def test_dropped_sentence_says_whom_the_matched_estimates_describe():
+    summary = pd.DataFrame({"index": ["All", "Matched", "Unmatched"], "Control": [1296, 1144, 152],
+                            "Treated": [1732, 1661, 71]})
+    text = re.sub(r"<[^>]+>", "", dropped_sentence(summary))
+    assert text == ("Of the 1,732 students who recovered online, 71 had no classroom student close enough in the same "
+                    "school year and are left out: the matched estimates describe the other 1,661.")
+    few = summary.assign(Treated=[1732, 1727, 5])
+    assert "A few students" in dropped_sentence(few) and "1,727" not in dropped_sentence(few)  # no complement
+    assert dropped_sentence(summary.assign(Treated=[1732, 1732, 0])) == ""

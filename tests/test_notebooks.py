@@ -158,6 +158,8 @@ def test_every_number_in_the_brief_equals_its_result_file(run, repo):
             value = float((t["user_type" if "user_type" in t.columns else "type"].astype(str) == key).mean())
         elif source == "constant":
             value = {"per_percentage_points": 10, "satisfied": 0.05, "limit": 0.25}[field]
+        elif source == "match_summary":
+            value = float(pd.read_csv(r / "matching/match_summary.csv").set_index("index").loc[key, field])
         elif source == "validity" and field in ("replicates_total", "scenarios"):
             at = vm[vm["scale"] == key[0]]
             value = (at.groupby("scenario")["replicates"].max().sum() if field == "replicates_total"

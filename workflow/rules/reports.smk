@@ -27,6 +27,7 @@ rule brief:
         data="results/data",
         types=engagement_types,
         validity=validity_matrix_files,
+        match_summary="results/matching/match_summary.csv",
         code=PACKAGE_STAMP,
     output:
         html=report(

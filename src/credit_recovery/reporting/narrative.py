@@ -22,6 +22,7 @@ from credit_recovery.reporting.numbers import estimate_num, num, transform_value
 from credit_recovery.reporting.vocabulary import COMPARISONS, USER_TYPES, Outcome, covariate_words, outcome_words
 
 __all__ = [
+    "dropped_sentence",
     "balance_summary",
     "certainty_sentence",
     "design_table",
@@ -175,6 +176,30 @@ def balance_summary(balance: pd.DataFrame, covariates: Sequence[str] = ()) -> st
         text += (f", and none by more than {num(0.25, source='constant', key='wwc', field='limit', digits=2)}, "
                  "the What Works Clearinghouse limit.")
     return text
+
+
+def dropped_sentence(summary: pd.DataFrame, min_cell_size: int = 10) -> str:
+    """Whom the matched estimates describe: online students left out for want of a close classroom student.
+
+    ``summary`` is ``results/matching/match_summary.csv`` (:meth:`credit_recovery.design.matching.MatchResult.summary`
+    with its row names in column ``index``). Numbers are tagged with source ``match_summary``, key the row
+    name and field ``Treated``. Empty when no online student was left out; a count below
+    ``min_cell_size`` is not shown.
+    """
+    t = summary.set_index("index")["Treated"].astype(float)
+    left = float(t.get("Unmatched", 0.0))
+    if not left > 0:
+        return ""
+
+    def n(row: str) -> str:
+        return num(float(t[row]), source="match_summary", key=row, field="Treated", digits=0)
+
+    if left < min_cell_size:  # neither the count nor its complement is shown
+        return ("A few students who recovered online had no classroom student close enough in the same school "
+                "year and are left out of the matched estimates.")
+    return (f"Of the {n('All')} students who recovered online, {n('Unmatched')} had no classroom student close "
+            f"enough in the same school year and are left out: the matched estimates describe the other "
+            f"{n('Matched')}.")
 
 
 def type_shares(types: pd.DataFrame, min_cell_size: int = 10) -> pd.DataFrame:
