@@ -82,14 +82,13 @@ def build_panel(student_years: pd.DataFrame, course_records: pd.DataFrame, cohor
     p["online"] = p["online"].astype(int)
     p["event_time"] = (p["school_year"] - p["event_year"]).astype(int)
     rec = course_records[course_records["attempt"] == "recovery"][["student_id", "school_year", "delivery"]]
-    flags = (rec.assign(rec=1.0, onl=(rec["delivery"] == "online").astype(float), cnt=1.0)
-             .groupby(["student_id", "school_year"]).agg(rec=("rec", "max"), onl=("onl", "max"), cnt=("cnt", "sum"))
-             .reset_index())
+    flags = (rec.assign(rec=1.0, onl=(rec["delivery"] == "online").astype(float))
+             .groupby(["student_id", "school_year"]).agg(rec=("rec", "max"), onl=("onl", "max")).reset_index())
     p = p.merge(flags, on=["student_id", "school_year"], how="left")
     earlier = p["event_time"] < 0  # episodes before the cohort's: pre-treatment; later ones are its outcomes
     p["earlier_recovery"] = (p["rec"].fillna(0) * earlier).astype(float)
     p["earlier_online"] = (p["onl"].fillna(0) * earlier).astype(float)
-    p = p.drop(columns=["rec", "onl", "cnt"])
+    p = p.drop(columns=["rec", "onl"])
     k = p["event_time"].clip(EVENT_TIMES[0], EVENT_TIMES[-1])
     for t in EVENT_TIMES:
         p[f"rel_{event_suffix(t)}"] = (k == t).astype(float)
@@ -102,7 +101,7 @@ def build_panel(student_years: pd.DataFrame, course_records: pd.DataFrame, cohor
 
 _NUISANCE = ("earlier_recovery", "earlier_online") + tuple(
     f"{c}_{k}" for k in ("0", "m1") for c in PRE_COVARIATES)
-#: Event times of the static model's rows (``-3`` stands for every year up to three before the recovery).
+#: Event-time bins of the static model's rows (bin ``-3`` holds every year three or more before the recovery).
 STATIC_EVENT_TIMES: tuple[int, ...] = (-3, -2, 0)
 #: Terms of the static model, fitted on the :data:`STATIC_EVENT_TIMES` rows (so no ``_m1`` terms).
 STATIC_TERMS = ("online_0", "rel_0") + tuple(t for t in _NUISANCE if not t.endswith("_m1"))
@@ -148,8 +147,8 @@ def panel_estimates(panel: pd.DataFrame, outcomes: Sequence[str] = PANEL_OUTCOME
     Notes
     -----
     Static model, for student *i* in year *t* with event time
-    :math:`k = t - r_i` (:math:`r_i` the cohort episode's recovery year), fitted on every year of the
-    cohort's students but the failure year (*k* = -1):
+    :math:`k = t - r_i` (:math:`r_i` the cohort episode's recovery year), fitted on the recovery year
+    and the years before the failure year (*k* = 0 and *k* <= -2, :data:`STATIC_EVENT_TIMES`):
 
     .. math::
 
@@ -165,11 +164,12 @@ def panel_estimates(panel: pd.DataFrame, outcomes: Sequence[str] = PANEL_OUTCOME
     failed courses are the credits there are to recover in year :math:`r_i`, and the failure year's
     absences also lower the chance of recovering them (a time-varying path the student effect cannot
     absorb). So trends are parallel conditional on the failure-year covariates. :math:`\beta` is the
-    change in the recovery year relative to the student's years other than the failure year, online
-    minus classroom recoverers. The failure year carries an Ashenfelter-style dip that is selected on
-    (delivery depends on that year's GPA and absences), so it is left out of the static model rather
-    than serving as a baseline (left in, its dip would leak into :math:`\alpha_i`; given its own terms,
-    the failure-year GPA and credits would be regressed on themselves). A time-invariant unobserved
+    change in the recovery year relative to the student's years before the failure year, online minus
+    classroom recoverers. The failure year carries an Ashenfelter-style dip that is selected on
+    (delivery depends on that year's GPA and absences), so it is left out rather than serving as a
+    baseline (left in, its dip would leak into :math:`\alpha_i`; given its own terms, the failure-year
+    GPA and credits would be regressed on themselves). The years after the recovery year are left out
+    too: they carry the treatment's lasting effects and its later episodes. A time-invariant unobserved
     trait is absorbed by :math:`\alpha_i`.
 
     Event study: :math:`\sum_{k \ne -1} \beta_k D_i 1[k]` with bins
@@ -190,7 +190,7 @@ def panel_estimates(panel: pd.DataFrame, outcomes: Sequence[str] = PANEL_OUTCOME
     fe = "student_id + school_id^school_year"
     # comparison years: before the failure year only (the failure year's dip is selected on; later years
     # carry the treatment's lasting effects and its later episodes)
-    static = panel[panel["event_time"].isin(STATIC_EVENT_TIMES) | (panel["event_time"] <= EVENT_TIMES[0])]
+    static = panel[panel[[f"rel_{event_suffix(t)}" for t in STATIC_EVENT_TIMES]].sum(axis=1) == 1]
     for y in outcomes:
         res = fit_fixed_effects(static, f"{y} ~ {' + '.join(STATIC_TERMS)} | {fe}", cluster=opt["cluster"],
                                 never_drop=["online_0"],
