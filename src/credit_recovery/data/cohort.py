@@ -158,6 +158,20 @@ def cohort_units(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
                   "episode_courses", "failed_courses_pre", "online_offered"]].reset_index(drop=True)
 
 
+def analytic_units(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The analytic cohort's units: the :func:`cohort_units` whose retake school-year offered online recovery.
+
+    The one place the rule lives for code that needs the cohort's units without building it (the
+    synthetic district's ``in_cohort``).
+    """
+    return _offered(cohort_units(tables))
+
+
+def _offered(units: pd.DataFrame) -> pd.DataFrame:
+    """The units whose retake school-year offered online recovery (the ones :func:`build_cohort` keeps)."""
+    return units[units["online_offered"]]
+
+
 def standardize_scores(student_years: pd.DataFrame) -> pd.DataFrame:
     """Scores in SD units of the district's grade-by-year distribution.
 
@@ -224,7 +238,7 @@ def _course_statuses(cr: pd.DataFrame, units: pd.DataFrame, ep: pd.DataFrame) ->
     is_core = cr["subject"].isin(CORE_SUBJECTS)
     ep_by_rec = ep.set_index("recovery_record_id")
     ep_by_failed = ep.drop_duplicates("failed_record_id").set_index("failed_record_id")
-    kept = units[units["online_offered"]]
+    kept = _offered(units)
     status = _first_status(status, rid.isin(set(kept["failed_record_id"])), "cohort_index_failure")
     status = _first_status(status, rid.isin(set(kept["recovery_record_id"])), "cohort_index_recovery")
     status = _first_status(status, is_orig & (cr["mark"] != "F"), "original_not_failed")
@@ -257,7 +271,7 @@ def _student_year_statuses(sy: pd.DataFrame, cr: pd.DataFrame, units: pd.DataFra
     """Ledger status of every student-year (``STUDENT_YEAR_STATUSES``, first applicable rule wins)."""
     sy_status = pd.Series("", index=sy.index, dtype=object)
     key = list(zip(sy["student_id"], sy["school_year"]))
-    kept = units[units["online_offered"]]
+    kept = _offered(units)
     base_keys = set(zip(kept["student_id"], kept["baseline_year"]))
     out_keys = set(zip(kept["student_id"], kept["school_year"]))
     is_orig = cr["attempt"] == "original"
@@ -339,6 +353,6 @@ def build_cohort(tables: Mapping[str, pd.DataFrame]) -> CohortResult:
     """
     units = cohort_units(tables)
     ep = _episodes(tables)
-    cohort = _analysis_table(tables, units[units["online_offered"]], ep)
+    cohort = _analysis_table(tables, _offered(units), ep)
     ledger = _ledger(tables, units, ep)
     return CohortResult(cohort=cohort, ledger=ledger, flow=_flow(tables["course_records"], ledger, cohort))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from credit_recovery.data.cohort import cohort_units
+from credit_recovery.data.cohort import analytic_units
 from credit_recovery.data.contract import TABLES
 from credit_recovery.data.extract_io import coerce_tables
 from credit_recovery.synthetic.events import platform_events
@@ -182,8 +182,7 @@ def episodes_in_cohort(w: World, courses: pd.DataFrame, rec: pd.DataFrame) -> np
     derives later from the finished tables.
     """
     table = coerce_tables({"course_records": _contract_courses(courses)[TABLES["course_records"].column_names]})
-    units = cohort_units(table)
-    units = units[units["online_offered"]]  # the cohort keeps the episodes whose school-year offered online
+    units = analytic_units(table)
     keys = set(zip(units["student_id"], units["recovery_record_id"]))
     index = rec[rec["is_index"]]
     assert (index["episode"].to_numpy() == w.episodes["episode"].to_numpy()).all()

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from credit_recovery.data.cohort import cohort_units
+from credit_recovery.data.cohort import analytic_units
 from credit_recovery.synthetic.events import USER_TYPES
 
 __all__ = ["TRUTH_ESTIMANDS", "OUTCOMES", "EVENT_COLUMN", "truth_from_unit_effects", "event_time_truth",
@@ -127,8 +127,7 @@ def planted_truth(ue: pd.DataFrame, tables: Mapping[str, pd.DataFrame], effects:
     ``effects`` the planted effects and ``n_online`` the number of online
     recovery attempts (the count of the ``engagement_idle_pass`` record).
     """
-    units = cohort_units(tables)
-    units = units[units["online_offered"]]  # the cohort keeps the episodes whose school-year offered online
+    units = analytic_units(tables)
     cohort_keys = set(zip(units["student_id"], units["recovery_record_id"]))
     ue["in_cohort"] = [(a, b) in cohort_keys for a, b in zip(ue["student_id"], ue["course_record_id"])]
     truth = truth_from_unit_effects(ue)
