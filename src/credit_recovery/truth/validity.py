@@ -20,6 +20,7 @@ from typing import Sequence
 import pandas as pd
 
 from credit_recovery.specs.estimands import REGISTRY
+from credit_recovery.truth.montecarlo import DESIGNED
 
 __all__ = ["MISLEADS_BELOW", "flag_cells", "validity_table", "pick_scale", "designed_rows", "trust_by_estimator"]
 
@@ -44,8 +45,7 @@ def flag_cells(matrix: pd.DataFrame) -> pd.DataFrame:
 
 def designed_rows(matrix: pd.DataFrame) -> pd.DataFrame:
     """Rows of the designed estimators (the registry's ``designed`` samples; g-computation variants left out)."""
-    designed = [s for s, spec in REGISTRY.items() if spec.designed]
-    keep = matrix["sample"].isin(designed) & ~matrix["estimator"].str.contains("g-computation", regex=False)
+    keep = matrix["sample"].isin(DESIGNED) & ~matrix["estimator"].str.contains("g-computation", regex=False)
     return matrix[keep]
 
 
