@@ -19,6 +19,7 @@ import pandas as pd
 
 from credit_recovery.design.nearest import UNMATCHED_REASONS, greedy_nn
 from credit_recovery.shared.config import check_choice
+from credit_recovery.shared.model_matrix import binary_treatment
 
 __all__ = ["match", "MatchResult", "ORDERS", "UNMATCHED_REASONS"]
 
@@ -129,15 +130,7 @@ def _check_arguments(data: pd.DataFrame, treatment: str, *, order: str, ratio: A
         raise ValueError(f"caliper must be a positive number or None, got {caliper!r}")
     if not data.index.is_unique:
         raise ValueError("data must have a unique index (pairs are reported by index label)")
-    if treatment not in data.columns:
-        raise KeyError(f"treatment column {treatment!r} not in data")
-    tcol = data[treatment]
-    if tcol.isna().any():
-        raise ValueError(f"treatment column {treatment!r} has missing values")
-    tv = tcol.to_numpy(dtype=float)
-    if not np.isin(tv, (0.0, 1.0)).all():
-        raise ValueError(f"treatment column {treatment!r} must be 0/1 or boolean")
-    return tv == 1
+    return binary_treatment(data, treatment, both_values=False) == 1
 
 
 def _distance_values(data: pd.DataFrame, distance: str | pd.Series) -> np.ndarray:

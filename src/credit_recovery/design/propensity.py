@@ -16,7 +16,7 @@ from statsmodels.genmod import families
 from statsmodels.genmod.generalized_linear_model import GLM
 
 from credit_recovery.shared.config import check_choice
-from credit_recovery.shared.model_matrix import design_matrix
+from credit_recovery.shared.model_matrix import binary_treatment, design_matrix
 
 __all__ = [
     "fit_propensity",
@@ -97,21 +97,6 @@ class PropensityResult:
                 "p_value": self.model.pvalues,
             }
         )
-
-
-def _treatment_values(data: pd.DataFrame, treatment: str) -> np.ndarray:
-    """The treatment column as 0.0/1.0, checked: present, complete, binary, both values present."""
-    if treatment not in data.columns:
-        raise KeyError(f"treatment column {treatment!r} not in data")
-    t = data[treatment]
-    if t.isna().any():
-        raise ValueError(f"treatment column {treatment!r} has missing values")
-    tv = t.to_numpy(dtype=float)
-    if not np.isin(tv, (0.0, 1.0)).all():
-        raise ValueError(f"treatment column {treatment!r} must be 0/1 or boolean")
-    if tv.min() == tv.max():
-        raise ValueError(f"treatment column {treatment!r} has only one value")
-    return tv
 
 
 def _checked_design(data: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
@@ -213,7 +198,7 @@ def fit_propensity(
     :math:`\\hat e_i = F(x_i'\\hat\\beta)`.
     """
     check_choice("link", link, _LINKS)
-    tv = _treatment_values(data, treatment)
+    tv = binary_treatment(data, treatment)
     X = _checked_design(data, covariates)
     fam_link = families.links.Logit() if link == "logit" else families.links.Probit()
     model = GLM(tv, X, family=families.Binomial(link=fam_link))

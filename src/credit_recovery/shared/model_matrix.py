@@ -1,6 +1,7 @@
 """Numeric design matrices from DataFrames: categorical covariates expanded to dummies (R's convention).
 
-Shared by the propensity model, balance tables and the matched-sample ATT.
+Shared by the propensity model, balance tables and the matched-sample ATT; :func:`binary_treatment`
+checks the 0/1 treatment column of the propensity model and of matching.
 """
 from __future__ import annotations
 
@@ -9,7 +10,22 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["design_matrix"]
+__all__ = ["binary_treatment", "design_matrix"]
+
+
+def binary_treatment(data: pd.DataFrame, treatment: str, *, both_values: bool = True) -> np.ndarray:
+    """The treatment column as 0.0/1.0, checked: present, complete, binary and (``both_values``) not constant."""
+    if treatment not in data.columns:
+        raise KeyError(f"treatment column {treatment!r} not in data")
+    t = data[treatment]
+    if t.isna().any():
+        raise ValueError(f"treatment column {treatment!r} has missing values")
+    tv = t.to_numpy(dtype=float)
+    if not np.isin(tv, (0.0, 1.0)).all():
+        raise ValueError(f"treatment column {treatment!r} must be 0/1 or boolean")
+    if both_values and tv.min() == tv.max():
+        raise ValueError(f"treatment column {treatment!r} has only one value")
+    return tv
 
 
 def _is_categorical(s: pd.Series) -> bool:
