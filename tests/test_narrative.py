@@ -89,10 +89,10 @@ def test_mentor_and_idle_rows_name_their_comparison():
 @pytest.mark.parametrize("treatment,estimand,expected", [
     ("online", "ATT", "online"),
     ("online_0", "ATT in the recovery year", "other"),
-    ("supportive", "ATE among online takers", "mentor"),
-    ("online_supportive", "ATE vs classroom", "other"),
-    ("online_supportive vs online_low", "ATE vs online with little support", "mentor"),
-    ("certified", "ATE among online takers", "other"),
+    ("supportive", "ATT among online takers with a supportive mentor", "mentor"),
+    ("online_supportive vs classroom", "ATT vs classroom", "other"),
+    ("online_supportive vs online_low", "ATT vs online with little support", "mentor"),
+    ("certified", "ATT among online takers with a certified mentor", "other"),
 ])
 def test_classify_comparison(treatment, estimand, expected):
     r = {"treatment": treatment, "estimand": estimand, "outcome": "math", "estimand_id": ""}

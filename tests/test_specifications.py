@@ -119,15 +119,26 @@ def _online_frame(n=1500, seed=2, effect=0.1):
                          "credit_recovered": (rng.random(n) < 0.6 + effect * supportive).astype(float), "math": y})
 
 
-def test_mentor_within_school_contrast_equals_ols_with_school_dummies():
+def test_mentor_within_school_contrast_is_the_att_over_supportive_takers():
+    # effects differ by school and the share of supportive mentors too: the unweighted school-FE
+    # regression would weight schools by n p (1 - p); the ATT weights them by their supportive takers
     d = _online_frame()
+    gap = d["school_id"].str[3:].astype(int) * 0.05
+    d["math"] = d["math"] + gap * d["mentor_supportive"].astype(float)
     est, samples = mentor_estimates(d, ["math", "credit_recovered"], None, CL)
     sup = est[est["treatment"] == "supportive"].set_index("outcome")
-    X = pd.get_dummies(d[["school_id"]], drop_first=True, dtype=float).assign(
-        supportive=d["mentor_supportive"].astype(float))
-    ref = sm.OLS(d["math"], sm.add_constant(X)).fit()
-    assert sup.loc["math", "estimate"] == pytest.approx(ref.params["supportive"], abs=1e-8)
+    s = d["mentor_supportive"].astype(bool)
+    by = d.groupby("school_id")
+    tau = by.apply(lambda g: g.loc[g["mentor_supportive"].astype(bool), "math"].mean()
+                   - g.loc[~g["mentor_supportive"].astype(bool), "math"].mean())
+    n1 = by["mentor_supportive"].sum().astype(float)
+    att = float((tau * n1).sum() / n1.sum())
+    assert sup.loc["math", "estimate"] == pytest.approx(att, abs=1e-8)
+    X = pd.get_dummies(d[["school_id"]], drop_first=True, dtype=float).assign(supportive=s.astype(float))
+    ols = sm.OLS(d["math"], sm.add_constant(X)).fit().params["supportive"]
+    assert abs(ols - att) > 1e-3  # the variance-weighted average is another number
     assert sup.loc["math", "estimand_id"] == "mentor_math"
+    assert sup.loc["math", "estimand"] == "ATT among online takers with a supportive mentor"
     assert est[est["treatment"] == "certified"]["estimand_id"].eq("").all()
     assert set(samples["outcome"]) == {"math", "credit_recovered"}
 
@@ -163,15 +174,19 @@ def test_three_way_ipw_contrasts_equal_weighted_group_means():
                       "math": y})
     est, samples = three_way_ipw_estimates(d, ["math"], ["x"], {"cov_type": "clustered", "ipw_trim": 0.0})
     e = est.set_index("treatment")["estimate"]
-    # brute force: Hajek means with 1/p from the same multinomial model (x, school dummies)
+    assert set(est["estimand_id"]) == {"bot_math", "mentor_math"}
+    # brute force: ATT weights p_2/p_g from the same multinomial model (x, school dummies); group 2 weighs 1
     X = pd.get_dummies(d[["x", "school_id"]], columns=["school_id"], drop_first=True, dtype=float)
     p = np.asarray(sm.MNLogit(g, sm.add_constant(X)).fit(disp=False, maxiter=200).predict(sm.add_constant(X)))
-    w = 1 / p[np.arange(n), g]
+    w = p[:, 2] / p[np.arange(n), g]
     mu = [np.sum(w[g == k] * y[g == k]) / np.sum(w[g == k]) for k in range(3)]
-    assert e["online_low"] == pytest.approx(mu[1] - mu[0], abs=1e-5)
-    assert e["online_supportive"] == pytest.approx(mu[2] - mu[0], abs=1e-5)
+    assert e["online_supportive vs classroom"] == pytest.approx(mu[2] - mu[0], abs=1e-5)
     assert e["online_supportive vs online_low"] == pytest.approx(mu[2] - mu[1], abs=1e-5)
-    assert abs(e["online_low"] + 0.2) < 0.08
+    assert abs(e["online_supportive vs classroom"] + 0.1) < 0.08
+    # the plain ATE weights 1/p_g would give another number here: the groups' covariate mixes differ
+    w_ate = 1 / p[np.arange(n), g]
+    mu_ate = [np.sum(w_ate[g == k] * y[g == k]) / np.sum(w_ate[g == k]) for k in range(3)]
+    assert abs((mu_ate[2] - mu_ate[0]) - (mu[2] - mu[0])) > 1e-3
     assert len(samples) == n
 
 

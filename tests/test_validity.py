@@ -134,3 +134,35 @@ def test_trust_note_is_empty_without_a_matching_row_and_reads_the_preferred_scal
     # a scenario a study added gets generic words
     extra = pd.DataFrame([_cell("my_world", "ocr_math", MATCHED, "matched_fe", 0.5, 0.2)])[VALIDITY_COLUMNS]
     assert "“my_world” scenario" in trust_note(extra, headline)
+
+
+def test_primary_note_names_the_primary_design_and_its_coverage_where_assumptions_hold(matrix, headline):
+    from credit_recovery.reporting.validity import primary_note
+    note = primary_note(matrix[matrix["scale"] == "medium"], headline, {"online": "matched_fe", "mentor": "ipw3"})
+    plain = re.sub(r"<[^>]+>", "", SPAN.sub(r"\2", note))
+    # online: the cells where the assumptions hold are default, mentor_selection, random (0.93 to 0.96);
+    # confounding (0.81, assumptions broken) is left out; mentor: the headline row is not from ipw3
+    assert "For online vs classroom, the numbers above come from the matched comparison with school-by-year" in plain
+    assert "held the true effect in 93% to 96% of districts" in plain
+    assert "supportive mentor" not in plain
+    for attrs, shown in _numbers(note):
+        key = json.loads(attrs["data-key"])
+        assert key[0] != "confounding"
+    assert primary_note(None, headline, {"mentor": "online"}).startswith(
+        "For supportive mentor vs not, the numbers above come from the comparison of mentors within each school")
+
+
+def test_headline_rows_prefer_the_configured_primary_design():
+    from credit_recovery.reporting.headline import headline_rows
+    from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
+    rows = [estimate_row(outcome="math", treatment=t, estimand="ATT", estimator=e, sample=s, estimate=-0.1,
+                         std_error=0.05, n=500, estimand_id=i, fixed_effects=fe)
+            for t, e, s, i, fe in (("online", "matched WLS", "matched", "ocr_math", "none"),
+                                   ("online", MATCHED, "matched_fe", "ocr_math", "school^year"),
+                                   ("supportive", MENTOR, "online", "mentor_math", "school"),
+                                   ("online_supportive vs online_low", "ipw", "ipw3", "mentor_math", "none"))]
+    est = estimates_frame(rows)
+    default = headline_rows(est).set_index("comparison")["sample"]
+    assert default.to_dict() == {"online": "matched_fe", "mentor": "online"}
+    chosen = headline_rows(est, {"online": "matched", "mentor": "ipw3"}).set_index("comparison")["sample"]
+    assert chosen.to_dict() == {"online": "matched", "mentor": "ipw3"}

@@ -49,10 +49,11 @@ def is_naive(row: pd.Series) -> bool:
     return str(row["estimator"]).lower().startswith("naive") or str(row["sample"]) == "cohort"
 
 
-def _preference(row: pd.Series) -> tuple:
+def _preference(row: pd.Series, primary: Mapping[str, str]) -> tuple:
     est = str(row["estimator"]).lower()
     sample = str(row["sample"]).lower()
     return (
+        0 if primary.get(str(row["comparison"])) == str(row["sample"]) else 1,  # the configured primary design
         0 if str(row["estimand_id"]) else 1,                       # a validated estimand
         0 if sample.startswith("matched") else 1,                 # the matched design
         0 if str(row["fixed_effects"]) not in ("", "none") else 1,  # with fixed effects
@@ -60,7 +61,7 @@ def _preference(row: pd.Series) -> tuple:
     )
 
 
-def headline_rows(estimates: pd.DataFrame) -> pd.DataFrame:
+def headline_rows(estimates: pd.DataFrame, primary: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The one estimate per (comparison, outcome) that the brief reports.
 
     Parameters
@@ -68,6 +69,9 @@ def headline_rows(estimates: pd.DataFrame) -> pd.DataFrame:
     estimates : pandas.DataFrame
         Tidy estimate rows, optionally with a boolean ``suppressed`` column
         (:func:`credit_recovery.reporting.public.public_estimates`).
+    primary : mapping, optional
+        Comparison -> the sample of its primary design (``models.primary``, e.g.
+        ``{"online": "matched_fe", "mentor": "online"}``).
 
     Returns
     -------
@@ -80,7 +84,8 @@ def headline_rows(estimates: pd.DataFrame) -> pd.DataFrame:
 
     Notes
     -----
-    Preference, in order: rows with an ``estimand_id``; a ``matched*``
+    Preference, in order: the comparison's primary design (``primary``);
+    rows with an ``estimand_id``; a ``matched*``
     sample; fixed effects; covariate adjustment (``g-computation``,
     ``covariate``, ``adjust`` in the estimator); then the first row in table
     order. The rule is deterministic.
@@ -95,7 +100,7 @@ def headline_rows(estimates: pd.DataFrame) -> pd.DataFrame:
     df = df[keep]
     if df.empty:
         return df.drop(columns="_order")
-    df = df.assign(_pref=[_preference(r) for _, r in df.iterrows()])
+    df = df.assign(_pref=[_preference(r, primary or {}) for _, r in df.iterrows()])
     chosen = []
     for comp in COMPARISONS:
         sub = df[df["comparison"] == comp]

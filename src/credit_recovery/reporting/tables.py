@@ -34,7 +34,9 @@ SPECIFICATIONS: dict[str, tuple[str, str, str]] = {
     "Supportive mentor": ("supportive", "mentor instructionally supportive vs not, school FE", "online"),
     "Certified mentor": ("certified", "mentor certified in the subject vs not, school FE", "online"),
     "IPW: supportive vs little support": ("online_supportive vs online_low",
-                                          "three-way IPW (multinomial propensity)", "ipw3"),
+                                          "three-way IPW (multinomial propensity), ATT weights", "ipw3"),
+    "IPW: online + supportive vs classroom": ("online_supportive vs classroom",
+                                              "three-way IPW (multinomial propensity), ATT weights", "ipw3"),
 }
 #: Outcomes measured in SD units of a score distribution (effect sizes are computed for these).
 SCORE_OUTCOMES: tuple[str, ...] = ("math", "reading")

@@ -19,7 +19,8 @@ from credit_recovery.reporting.numbers import num
 from credit_recovery.reporting.vocabulary import outcome_words
 from credit_recovery.truth.validity import MISLEADS_BELOW, flag_cells, pick_scale
 
-__all__ = ["COMPARISON_WORDS", "SCENARIO_WORDS", "scenario_words", "matrix_rows_for", "trust_note", "total_replicates"]
+__all__ = ["COMPARISON_WORDS", "SCENARIO_WORDS", "DESIGN_WORDS", "scenario_words", "matrix_rows_for", "trust_note",
+           "total_replicates", "primary_note"]
 
 #: Each scenario of the suite as the condition of an "if ..." clause for policy staff.
 SCENARIO_WORDS: dict[str, str] = {
@@ -132,3 +133,48 @@ def trust_note(matrix: pd.DataFrame, headline: pd.DataFrame, scale: str | None =
         text += (f"Every estimate above held the true effect in at least {floor} of simulated districts when "
                  + html.escape("; when ".join(fine)) + ".")
     return text
+
+
+#: How the brief names the design behind an estimate sample.
+DESIGN_WORDS: dict[str, str] = {
+    "matched": "the matched comparison",
+    "matched_fe": "the matched comparison with school-by-year fixed effects",
+    "panel": "the comparison of each student with their own earlier years",
+    "panel_es": "the year-by-year comparison of each student with their own earlier years",
+    "online": "the comparison of mentors within each school",
+    "ipw3": "the three-way weighted comparison",
+}
+
+
+def primary_note(matrix: pd.DataFrame | None, headline: pd.DataFrame, primary: dict[str, str],
+                 scale: str | None = None) -> str:
+    """Why the headline numbers come from the designs they come from (``models.primary``), in plain words.
+
+    One sentence per comparison whose headline rows come from its primary design: the design, and, when
+    the validity matrix has its cells, the range of its coverage over the simulated worlds whose
+    assumptions it meets (numbers tagged with source ``validity``). Empty when no headline row comes
+    from a primary design.
+    """
+    parts = []
+    m = None
+    if matrix is not None and not matrix.empty:
+        scale = scale or pick_scale(matrix)
+        m = matrix_rows_for(matrix, headline, scale)
+    for comp, sample in primary.items():
+        rows = headline[(headline["comparison"] == comp) & (headline["sample"].astype(str) == sample)]
+        if rows.empty:
+            continue
+        text = (f"For {html.escape(COMPARISON_WORDS.get(comp, comp))}, the numbers above come from "
+                f"{html.escape(DESIGN_WORDS.get(sample, sample))}, the study's primary design")
+        cells = m[(m["sample"] == sample) & (m["comparison"] == comp) & m["holds"]] if m is not None else None
+        if cells is not None and not cells.empty:
+            cov = cells["coverage"].astype(float)
+            lo, hi = cells.loc[cov.idxmin()], cells.loc[cov.idxmax()]
+            low = num(float(lo["coverage"]), source="validity", key=_key(lo), field="coverage", transform="x100",
+                      digits=0, suffix="%")
+            high = num(float(hi["coverage"]), source="validity", key=_key(hi), field="coverage", transform="x100",
+                       digits=0, suffix="%")
+            text += (f": in the simulated districts whose assumptions it meets, its confidence intervals held "
+                     f"the true effect in {low} to {high} of districts")
+        parts.append(text + ". The other designs are in the technical appendix as checks.")
+    return " ".join(parts)

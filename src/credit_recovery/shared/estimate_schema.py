@@ -30,10 +30,16 @@ ESTIMATE_COLUMNS: tuple[str, ...] = (
     "p_value",
     "n",
     "n_clusters",
+    "share_treated_dropped",
 )
 
+#: Columns a row may leave out (they are then missing): the share of the target population's treated units
+#: that the design dropped (matching: no control within the caliper or the exact stratum), for the estimates
+#: whose sample is a subset of the treated population they describe.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("share_treated_dropped",)
+
 _TEXT = ("estimand_id", "outcome", "treatment", "estimand", "estimator", "sample", "fixed_effects", "cov_type")
-_FLOAT = ("estimate", "std_error", "ci_low", "ci_high", "p_value")
+_FLOAT = ("estimate", "std_error", "ci_low", "ci_high", "p_value", "share_treated_dropped")
 _INT = ("n", "n_clusters")
 
 
@@ -53,6 +59,7 @@ def estimate_row(
     n_clusters: int | None = None,
     df: float | None = None,
     level: float = 0.95,
+    share_treated_dropped: float | None = None,
 ) -> dict[str, Any]:
     """Build one tidy estimate row with a Wald confidence interval and p-value.
 
@@ -63,6 +70,10 @@ def estimate_row(
         distribution is used when omitted.
     level : float
         Confidence level of the interval.
+    share_treated_dropped : float, optional
+        Share of the treated units of the population the estimate describes that the design dropped
+        (e.g. matched ATT: treated units without a control in the caliper); missing where nothing is dropped
+        by design.
 
     Notes
     -----
@@ -94,6 +105,7 @@ def estimate_row(
         "p_value": p,
         "n": int(n),
         "n_clusters": None if n_clusters is None else int(n_clusters),
+        "share_treated_dropped": None if share_treated_dropped is None else float(share_treated_dropped),
     }
 
 
@@ -108,6 +120,9 @@ def estimates_frame(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.Data
     df = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     if df.empty and len(df.columns) == 0:
         df = pd.DataFrame(columns=list(ESTIMATE_COLUMNS))
+    for c in OPTIONAL_COLUMNS:
+        if c not in df.columns:
+            df[c] = np.nan
     missing = [c for c in ESTIMATE_COLUMNS if c not in df.columns]
     extra = [c for c in df.columns if c not in ESTIMATE_COLUMNS]
     if missing or extra:

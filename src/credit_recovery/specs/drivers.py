@@ -31,7 +31,7 @@ from credit_recovery.specs.mentor import course_test_stats, mentor_estimates
 from credit_recovery.specs.options import resolve_model_options
 from credit_recovery.specs.panel import build_panel, panel_estimates
 
-__all__ = ["numeric_covariates", "naive_estimates", "estimate_samples", "matched_estimates", "run_models", "run_panel_models",
+__all__ = ["treated_dropped_share", "numeric_covariates", "naive_estimates", "estimate_samples", "matched_estimates", "run_models", "run_panel_models",
            "run_mentor_models"]
 
 
@@ -129,7 +129,8 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
     -------
     (estimates, samples)
         Naive (sample ``cohort``), matched ATT without and with covariates
-        (``matched``) and, with ``options``, matched FE (``matched_fe``).
+        (``matched``) and, with ``options``, matched FE (``matched_fe``); the matched rows carry
+        :func:`treated_dropped_share` in ``share_treated_dropped``.
     """
     if options is not None:
         extra = [c for c in resolve_model_options(options)["adjust_for"] if c in matched.columns]
@@ -141,7 +142,19 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         e, s = matched_fe_estimates(matched, outcomes, design_covariates or covariates, options)
         est.append(e)
         samples.append(s)
-    return estimates_frame(pd.concat(est, ignore_index=True)), pd.concat(samples, ignore_index=True)
+    out = estimates_frame(pd.concat(est, ignore_index=True))
+    out.loc[out["sample"] != "cohort", "share_treated_dropped"] = treated_dropped_share(cohort, matched)
+    return out, pd.concat(samples, ignore_index=True)
+
+
+def treated_dropped_share(cohort: pd.DataFrame, matched: pd.DataFrame, treatment: str = "online") -> float:
+    """Share of the cohort's treated units that matching left out (no control within the caliper or the
+    exact stratum): the matched ATT describes the others. Rows of ``matched`` with weight 0 do not count."""
+    n_treated = int((cohort[treatment].astype(int) == 1).sum())
+    kept = matched[treatment].astype(int) == 1
+    if "weights" in matched.columns:
+        kept &= matched["weights"].to_numpy(dtype=float) > 0
+    return 1.0 - int(kept.sum()) / n_treated if n_treated else float("nan")
 
 
 def run_panel_models(student_years: pd.DataFrame, course_records: pd.DataFrame, cohort: pd.DataFrame,

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["OCR_ESTIMANDS", "MENTOR_ESTIMANDS", "SAMPLE_COLUMNS", "units_frame", "stack_samples", "ASSUMPTIONS",
+__all__ = ["OCR_ESTIMANDS", "MENTOR_ESTIMANDS", "BOT_ESTIMANDS", "SAMPLE_COLUMNS", "units_frame", "stack_samples", "ASSUMPTIONS",
            "KNOBS", "BROKEN_BY", "EstimandSpec", "REGISTRY", "estimand_spec", "broken_knobs", "assumptions_hold",
            "truth_mask"]
 
@@ -27,6 +27,9 @@ __all__ = ["OCR_ESTIMANDS", "MENTOR_ESTIMANDS", "SAMPLE_COLUMNS", "units_frame",
 OCR_ESTIMANDS = {o: f"ocr_{o}" for o in ("math", "reading", "credits", "gpa", "credit_recovered")}
 #: Outcome -> estimand id of a supportive vs a non-supportive mentor (planted in the synthetic district).
 MENTOR_ESTIMANDS = {"credit_recovered": "mentor_credit_recovered", "math": "mentor_math"}
+#: Outcome -> estimand id of online recovery with a supportive mentor vs classroom recovery (the Back on Track
+#: contrast), over the online takers with a supportive mentor.
+BOT_ESTIMANDS = {o: f"bot_{o}" for o in OCR_ESTIMANDS}
 #: Columns of a samples table.
 SAMPLE_COLUMNS = ["sample", "outcome", "student_id", "recovery_record_id", "online"]
 
@@ -186,14 +189,15 @@ REGISTRY: dict[str, EstimandSpec] = {s.sample: s for s in (
                  "event time 0 (the recovery year) against event time -1", "online",
                  ("parallel_trends", "constant_effects_in_regression", "no_differential_attrition"), True),
     EstimandSpec("online", ("mentor instructionally supportive vs not, school FE",),
-                 "online takers with a supportive mentor", _MENTOR, _NEXT_YEAR, "online_supportive",
-                 ("mentors_random_within_school", "constant_effects_in_regression", "no_differential_attrition"),
+                 "online takers with a supportive mentor (ATT)", _MENTOR, _NEXT_YEAR, "online_supportive",
+                 ("mentors_random_within_school", "no_differential_attrition"),
                  True),
-    EstimandSpec("ipw3", ("three-way IPW (multinomial propensity)",),
-                 "online takers with a supportive mentor (scored as ATT; the IPW contrast is an ATE)", _MENTOR,
-                 _NEXT_YEAR, "online_supportive",
+    EstimandSpec("ipw3", ("three-way IPW (multinomial propensity), ATT weights",),
+                 "online takers with a supportive mentor (ATT)",
+                 f"{_MENTOR}; online with a supportive mentor vs classroom (Back on Track)", _NEXT_YEAR,
+                 "online_supportive",
                  ("selection_on_observables", "mentors_random_within_school", "overlap",
-                  "constant_effects_in_regression", "school_year_shocks_absorbed", "no_differential_attrition"),
+                  "school_year_shocks_absorbed", "no_differential_attrition"),
                  True),
 )}
 

@@ -18,7 +18,7 @@ from statsmodels.tools.tools import add_constant
 from credit_recovery.estimation.fixed_effects import fit_fixed_effects
 from credit_recovery.shared.estimate_schema import estimates_frame
 from credit_recovery.specs.coding import covariate_design, flag
-from credit_recovery.specs.estimands import MENTOR_ESTIMANDS, stack_samples, units_frame
+from credit_recovery.specs.estimands import BOT_ESTIMANDS, MENTOR_ESTIMANDS, stack_samples, units_frame
 from credit_recovery.specs.options import fe_options, resolve_model_options
 
 __all__ = ["generalized_propensity", "three_way_ipw_estimates", "THREE_WAY_GROUPS"]
@@ -75,12 +75,15 @@ def _three_way_design(cohort: pd.DataFrame, covariates: Sequence[str], trim: flo
     d["_year"] = d["school_year"].astype(str)
     covs = list(dict.fromkeys([*covariates, "school_id", "_year"]))
     design, names = covariate_design(d, covs)
-    ps = generalized_propensity(design, "group3", names)
-    p_own = ps.to_numpy()[np.arange(len(design)), design["group3"].to_numpy()]
-    design["ipw"] = 1.0 / np.clip(p_own, trim, 1.0) if trim > 0 else 1.0 / p_own
-    design["online_low"] = (design["group3"] == 1).astype(float)
-    design["online_supportive"] = (design["group3"] == 2).astype(float)
-    design["classroom"] = (design["group3"] == 0).astype(float)
+    ps = generalized_propensity(design, "group3", names).to_numpy()
+    g = design["group3"].to_numpy()
+    p_own = ps[np.arange(len(design)), g]
+    p_own = np.clip(p_own, trim, 1.0) if trim > 0 else p_own
+    # ATT weights towards the online takers with a supportive mentor (group 2): p_2(x) / p_own(x), 1 in group 2
+    design["ipw"] = np.where(g == 2, 1.0, ps[:, 2] / p_own)
+    design["online_low"] = (g == 1).astype(float)
+    design["online_supportive"] = (g == 2).astype(float)
+    design["classroom"] = (g == 0).astype(float)
     return design
 
 
@@ -100,11 +103,12 @@ def three_way_ipw_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], covar
     Returns
     -------
     (estimates, samples)
-        Three contrasts per outcome (treatment ``online_low`` and
-        ``online_supportive`` vs classroom; ``online_supportive`` vs
-        ``online_low``) on sample ``ipw3``; the supportive vs little-support
-        contrast carries ``estimand_id`` ``mentor_<outcome>`` where planted.
-        Empty (with a warning) when the restricted sample has fewer than two clusters.
+        Two contrasts per outcome on sample ``ipw3``, both ATTs over the online
+        takers with a supportive mentor: ``online_supportive vs classroom``
+        (the Back on Track contrast, ``estimand_id`` ``bot_<outcome>``) and
+        ``online_supportive vs online_low`` (a supportive mentor against
+        little support, ``mentor_<outcome>`` where planted). Empty (with a
+        warning) when the restricted sample has fewer than two clusters.
 
     Notes
     -----
@@ -114,14 +118,17 @@ def three_way_ipw_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], covar
     online recovery, or of one kind of mentor, is zero (positivity fails, the
     multinomial logit is separated) and no weighting can compare.
     Generalized propensity :math:`p_k(x)` by MNLogit
-    (:func:`generalized_propensity`), trimmed to ``[trim, 1]`` and
-    normalized weights :math:`w_i = 1/p_{G_i}(x_i)` (ATE weights, Hájek:
-    weighted means within group). The contrasts are the coefficients of
-    the weighted regression :math:`y = a + b_1 1[G=1] + b_2 1[G=2]`
-    (and the same with little support as reference), standard errors
-    clustered by ``options["cluster"]`` treating the weights as fixed
-    (conservative for ATE weights with an estimated score, Hirano, Imbens
-    & Ridder 2003).
+    (:func:`generalized_propensity`); ATT weights towards group 2 (online
+    with a supportive mentor), :math:`w_i = 1` in group 2 and
+    :math:`w_i = p_2(x_i)/p_{G_i}(x_i)` elsewhere, the denominator trimmed
+    to ``[trim, 1]`` (Hájek: weighted means within group, each group
+    reweighted to group 2's covariate distribution). Each contrast is a
+    coefficient of the saturated weighted regression
+    :math:`y = a + b_1 1[G=g_1] + b_2 1[G=2]` with the other group as
+    reference, i.e. a difference of weighted group means (so no
+    regression weighting across units: the ATT holds with heterogeneous
+    effects). Standard errors clustered by ``options["cluster"]`` treating
+    the weights as fixed.
     """
     opt = resolve_model_options(options)
     design = _three_way_design(cohort, covariates, float(opt["ipw_trim"]))
@@ -132,19 +139,16 @@ def three_way_ipw_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], covar
                       "clustered standard errors need at least 2", stacklevel=2)
         return estimates_frame([]), stack_samples([])
     rows, samples = [], []
-    est_name = "three-way IPW (multinomial propensity)"
+    est_name = "three-way IPW (multinomial propensity), ATT weights"
     for y in outcomes:
-        vs_classroom = ["online_low", "online_supportive"]
-        res = fit_fixed_effects(design, f"{y} ~ {' + '.join(vs_classroom)}", weights="ipw", cluster=opt["cluster"],
-                                never_drop=vs_classroom, **kw)
-        rows.append(res.to_rows(vs_classroom, outcome=y, estimand="ATE vs classroom",
-                                sample="ipw3", estimator=est_name))
-        vs_low = ["classroom", "online_supportive"]
-        res2 = fit_fixed_effects(design, f"{y} ~ {' + '.join(vs_low)}", weights="ipw", cluster=opt["cluster"],
-                                 never_drop=vs_low, **kw)
-        r2 = res2.to_rows("online_supportive", outcome=y, estimand_id=MENTOR_ESTIMANDS.get(y, ""),
-                          estimand="ATE vs online with little support", sample="ipw3", estimator=est_name)
-        r2["treatment"] = "online_supportive vs online_low"
-        rows.append(r2)
+        for ref, eid, estimand in (("classroom", BOT_ESTIMANDS.get(y, ""), "ATT vs classroom"),
+                                   ("online_low", MENTOR_ESTIMANDS.get(y, ""), "ATT vs online with little support")):
+            others = [c for c in ("classroom", "online_low", "online_supportive") if c != ref]
+            res = fit_fixed_effects(design, f"{y} ~ {' + '.join(others)}", weights="ipw", cluster=opt["cluster"],
+                                    never_drop=others, **kw)
+            r = res.to_rows("online_supportive", outcome=y, estimand_id=eid, estimand=estimand, sample="ipw3",
+                            estimator=est_name)
+            r["treatment"] = f"online_supportive vs {ref}"
+            rows.append(r)
         samples.append(units_frame(design[res.used], "ipw3", y))
     return estimates_frame(pd.concat(rows, ignore_index=True)), stack_samples(samples)

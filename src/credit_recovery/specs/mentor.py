@@ -12,7 +12,7 @@ from credit_recovery.specs.coding import flag
 from credit_recovery.specs.estimands import MENTOR_ESTIMANDS, stack_samples, units_frame
 from credit_recovery.specs.options import fe_options, resolve_model_options
 
-__all__ = ["course_test_stats", "mentor_estimates"]
+__all__ = ["course_test_stats", "mentor_estimates", "within_school_att_weights"]
 
 
 def course_test_stats(events: pd.DataFrame, pass_mark: float = 60.0) -> pd.DataFrame:
@@ -61,6 +61,24 @@ def _online_units(cohort: pd.DataFrame, test_stats: pd.DataFrame | None) -> pd.D
     return on
 
 
+def within_school_att_weights(d: pd.DataFrame, treat: str, school: str = "school_id") -> np.ndarray:
+    r"""ATT weights within school: 1 for a treated unit, :math:`n_{1s}/n_{0s}` for a control in school
+    :math:`s` (0 in a school without both arms).
+
+    With these weights the school fixed-effects regression of :math:`y` on the treatment gives
+    :math:`\sum_s n_{1s}\hat\tau_s / \sum_s n_{1s}`, the ATT (each school's difference in means
+    weighted by its treated units), instead of the regression's variance weights
+    :math:`n_s p_s(1-p_s)`: within each school the weighted treated share is one half, so every
+    school's weighted treatment variance is proportional to :math:`n_{1s}`.
+    """
+    t = d[treat].astype(float).to_numpy()
+    g = d[school].astype(str).to_numpy()
+    n1 = pd.Series(t).groupby(g).transform("sum").to_numpy()
+    n0 = pd.Series(1 - t).groupby(g).transform("sum").to_numpy()
+    both = (n1 > 0) & (n0 > 0)
+    return np.where(~both, 0.0, np.where(t == 1, 1.0, n1 / np.where(n0 > 0, n0, 1.0)))
+
+
 def mentor_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], test_stats: pd.DataFrame | None = None,
                      options: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     r"""Supportive vs non-supportive (and certified vs not) mentors among online takers.
@@ -85,7 +103,10 @@ def mentor_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], test_stats: 
     Mentors are assigned at random within school, so within-school contrasts
     identify the effect:
     :math:`y_i = \beta\,supportive_i + \alpha_{s(i)} + e_i` over online
-    takers, clustered by ``options["cluster"]``; likewise with
+    takers, weighted by :func:`within_school_att_weights` so that
+    :math:`\beta` is the ATT over the online takers with a supportive
+    mentor (unweighted, it would weight schools by their treatment
+    variance), clustered by ``options["cluster"]``; likewise with
     ``certified`` (mentor certified in the course's subject), which is *not*
     randomized separately (supportive mentors are more often certified) and
     has no planted truth. A contrast whose treatment varies within fewer
@@ -105,10 +126,13 @@ def mentor_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], test_stats: 
             # (with one, the clustered score sums to zero and there is no standard error)
             if int((d.groupby("school_id")[treat].nunique() > 1).sum()) < 2:
                 continue
-            res = fit_fixed_effects(d, f"{y} ~ {treat} | school_id", cluster=opt["cluster"], never_drop=[treat],
-                                    **fe_options(opt))
+            d = d.assign(att_weight=within_school_att_weights(d, treat))
+            d = d[d["att_weight"] > 0]
+            res = fit_fixed_effects(d, f"{y} ~ {treat} | school_id", weights="att_weight", cluster=opt["cluster"],
+                                    never_drop=[treat], **fe_options(opt))
             eid = MENTOR_ESTIMANDS.get(y, "") if treat == "supportive" else ""
-            rows.append(res.to_rows(treat, outcome=y, estimand_id=eid, estimand="ATE among online takers",
+            rows.append(res.to_rows(treat, outcome=y, estimand_id=eid,
+                                    estimand=f"ATT among online takers with a {treat} mentor",
                                     sample="online", estimator=f"mentor {label}, school FE"))
             samples.append(units_frame(d[res.used], "online", y))
     est = estimates_frame(pd.concat(rows, ignore_index=True)) if rows else estimates_frame([])

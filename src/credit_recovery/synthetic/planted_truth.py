@@ -53,6 +53,15 @@ TRUTH_ESTIMANDS: dict[str, dict[str, str]] = {
                                    "math score (SD units), over online takers with a supportive mentor in the "
                                    "cohort"},
 }
+_BOT_LABELS = {"math": "next-year math score (SD units)", "reading": "next-year reading score (SD units)",
+               "credits": "credits earned in the next school year", "gpa": "next-year GPA (grade points)",
+               "credit_recovered": "recovering the failed credit (probability)"}
+TRUTH_ESTIMANDS.update({
+    f"bot_{y}": {"effect": f"bot_{y}", "population": "online_supportive",
+                 "description": f"ATT of online recovery with an instructionally supportive mentor vs classroom "
+                                f"recovery (the Back on Track contrast) on {label}, over online takers with a "
+                                "supportive mentor in the cohort"}
+    for y, label in _BOT_LABELS.items()})
 
 
 def truth_from_unit_effects(unit_effects: pd.DataFrame, units: pd.DataFrame | None = None) -> list[dict[str, Any]]:

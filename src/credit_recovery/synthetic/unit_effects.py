@@ -103,7 +103,8 @@ def observed_student_years(w: World, rec: pd.DataFrame, recovered: np.ndarray,
 
 def unit_effects(w: World, rec: pd.DataFrame, recovery: dict[str, np.ndarray], tau: dict[str, np.ndarray],
                  observed: dict[str, Any]) -> pd.DataFrame:
-    """One row per recovery episode: its potential outcomes ``y0_*``, ``y1_*`` and effects ``ocr_*``, ``mentor_*``.
+    """One row per recovery episode: its potential outcomes ``y0_*``, ``y1_*`` and effects ``ocr_*``, ``mentor_*``
+    and ``bot_*`` (online with a supportive mentor vs classroom; online units with a supportive mentor only).
 
     ``rec`` holds the recovery attempts with their record ids, ``recovery``
     the :func:`~credit_recovery.synthetic.outcomes.recovery_potential_outcomes`,
@@ -124,6 +125,10 @@ def unit_effects(w: World, rec: pd.DataFrame, recovery: dict[str, np.ndarray], t
     _recovery_unit_effects(w, ue, rec, recovery, observed)
     if dynamics_on(w):  # event-time potential outcomes and effects (columns with suffix _t1, _t2, ...)
         event_time_effects(w, ue, tau, observed)
+    for y in ("math", "reading", "credits", "gpa", "credit_recovered"):
+        # online with a supportive mentor vs classroom (Back on Track): the online effect of the units whose
+        # mentor is supportive; not defined for the others (their online world has another mentor)
+        ue[f"bot_{y}"] = ue[f"ocr_{y}"].where(ue["supportive"] & ue["online"].astype(bool))
     return ue
 
 
