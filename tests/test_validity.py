@@ -166,3 +166,24 @@ def test_headline_rows_prefer_the_configured_primary_design():
     assert default.to_dict() == {"online": "matched_fe", "mentor": "online"}
     chosen = headline_rows(est, {"online": "matched", "mentor": "ipw3"}).set_index("comparison")["sample"]
     assert chosen.to_dict() == {"online": "matched", "mentor": "ipw3"}
+
+
+def test_interval_check_counts_covering_designed_intervals_and_the_worst_z_per_district():
+    from credit_recovery.truth.validity import interval_check
+    half = 1.959963984540054 * 0.1  # SE 0.1
+
+    def r(seed, sample, est, truth=0.0, holds=True, estimator=MATCHED, eid="ocr_math"):
+        return {"scenario": "random", "scale": "default", "seed": seed, "estimand_id": eid, "estimator": estimator,
+                "sample": sample, "truth": truth, "estimate": est, "ci_low": est - half, "ci_high": est + half,
+                "covers": abs(est - truth) <= half, "assumptions_hold": holds}
+    rows = pd.DataFrame([
+        r(1, "matched_fe", 0.05), r(1, "panel", -0.1), r(1, "online", 0.36, eid="mentor_math"),  # z 0.5, 1, 3.6
+        r(2, "matched_fe", 0.0), r(2, "panel", 0.1),
+        r(2, "matched", 5.0, estimator="nearest-neighbour matching, WLS g-computation"),  # not designed
+        r(2, "online", 5.0, holds=False, eid="mentor_math"),                               # assumptions broken
+    ])
+    out = interval_check(rows).set_index("seed")
+    assert out.loc[1, "intervals"] == 3 and out.loc[1, "covered"] == 2
+    assert out.loc[1, "max_abs_z"] == pytest.approx(3.6) and out.loc[1, "worst_sample"] == "online"
+    assert not out.loc[1, "passes"]  # 2 of 3 cover and one interval is 3.6 SE off
+    assert out.loc[2, "intervals"] == 2 and out.loc[2, "coverage"] == 1.0 and out.loc[2, "passes"]

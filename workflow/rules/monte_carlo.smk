@@ -33,6 +33,7 @@ rule monte_carlo:
     output:
         summary="results/monte_carlo/monte_carlo.csv",
         validity="results/monte_carlo/validity_matrix.csv",
+        intervals="results/monte_carlo/interval_check.csv",
         replicates="results/monte_carlo/replicates.parquet",
         figure=multiext("results/monte_carlo/monte_carlo", ".png", ".svg"),
         heatmap=multiext("results/monte_carlo/validity_matrix", ".png", ".svg"),

@@ -3,6 +3,7 @@ import pandas as pd
 
 from credit_recovery.truth.figures import mc_plot, validity_heatmap
 from credit_recovery.truth.montecarlo import summarize_replicates, validity_matrix
+from credit_recovery.truth.validity import interval_check
 from credit_recovery.shared.script_io import start_log, write_csv, write_parquet
 from credit_recovery.shared.style import save_figure
 
@@ -15,6 +16,7 @@ summary = summary.sort_values("scenario", key=lambda s: s.map(order), kind="stab
 write_parquet(rows, snakemake.output.replicates)
 write_csv(summary, snakemake.output.summary)
 write_csv(validity_matrix(summary), snakemake.output.validity)
+write_csv(interval_check(rows), snakemake.output.intervals)
 save_figure(mc_plot(summary, "ocr_math"), snakemake.output.figure[0][: -len(".png")],
             caption="Monte Carlo: bias and 95% CI coverage of each estimator of the online effect on math, "
                     "by scenario.",

@@ -18,11 +18,13 @@ from __future__ import annotations
 from typing import Sequence
 
 import pandas as pd
+from scipy import stats
 
 from credit_recovery.specs.estimands import REGISTRY
 from credit_recovery.truth.montecarlo import DESIGNED
 
-__all__ = ["MISLEADS_BELOW", "flag_cells", "validity_table", "pick_scale", "designed_rows", "trust_by_estimator"]
+__all__ = ["MISLEADS_BELOW", "flag_cells", "validity_table", "pick_scale", "designed_rows", "trust_by_estimator",
+           "interval_check", "INTERVAL_CHECK_COLUMNS"]
 
 #: Coverage below which the brief says an estimate "can mislead" in a scenario.
 MISLEADS_BELOW = 0.90
@@ -98,3 +100,49 @@ def trust_by_estimator(matrix: pd.DataFrame, scale: str | None = None) -> pd.Dat
         })
     return pd.DataFrame(rows, columns=["estimand_id", "sample", "estimator", "assumptions", "trusted_in",
                                        "fails_where_assumed", "broken_in"])
+
+
+#: Columns of :func:`interval_check`.
+INTERVAL_CHECK_COLUMNS = ["scenario", "scale", "seed", "intervals", "covered", "coverage", "max_abs_z",
+                          "worst_estimand", "worst_sample", "passes"]
+
+
+def interval_check(rows: pd.DataFrame, min_coverage: float = 0.90, max_z: float = 3.5) -> pd.DataFrame:
+    r"""Per simulated district: how many designed intervals cover their truth, and how far the worst one is off.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        Replicate rows (:func:`credit_recovery.truth.montecarlo.run_replicate`: ``scenario, scale, seed,
+        estimand_id, estimator, sample, truth, estimate, ci_low, ci_high, covers, assumptions_hold``).
+    min_coverage, max_z : float
+        A district passes when at least ``min_coverage`` of its intervals cover and none is more than
+        ``max_z`` standard errors off.
+
+    Returns
+    -------
+    DataFrame
+        :data:`INTERVAL_CHECK_COLUMNS`, one row per scenario, scale and seed, over the designed estimates
+        (the registry's designed samples, g-computation variants left out, as :func:`designed_rows`)
+        whose assumptions hold in that district.
+
+    Notes
+    -----
+    :math:`|z| = |\hat\theta - \theta| / \widehat{se}` with the standard error implied by the 95%
+    interval, :math:`\widehat{se} = (ci_{high} - ci_{low}) / (2 z_{0.975})` (the wild-bootstrap
+    intervals are not exactly Wald intervals; the implied SE is their half-width in SE units).
+    """
+    r = designed_rows(rows)
+    r = r[_holds(r["assumptions_hold"]) & r["truth"].notna()].copy()
+    se = (r["ci_high"].astype(float) - r["ci_low"].astype(float)) / (2 * stats.norm.ppf(0.975))
+    r["abs_z"] = (r["estimate"].astype(float) - r["truth"].astype(float)).abs() / se
+    r["covers"] = _holds(r["covers"])
+    out = []
+    for (scenario, scale, seed), g in r.groupby(["scenario", "scale", "seed"], sort=False):
+        worst = g.loc[g["abs_z"].idxmax()]
+        cov = float(g["covers"].mean())
+        out.append({"scenario": scenario, "scale": scale, "seed": int(seed), "intervals": len(g),
+                    "covered": int(g["covers"].sum()), "coverage": cov, "max_abs_z": float(worst["abs_z"]),
+                    "worst_estimand": worst["estimand_id"], "worst_sample": worst["sample"],
+                    "passes": bool(cov >= min_coverage and worst["abs_z"] <= max_z)})
+    return pd.DataFrame(out, columns=INTERVAL_CHECK_COLUMNS)
