@@ -28,8 +28,9 @@ def test_knobs_off_leave_the_district_unchanged():
     """The longer-run outcomes came later, on top: table diplomas and the unit effects' longer-run columns."""
     sim = simulate_district({"scale": "tiny", "seed": 1})
     got = {name: digest(df) for name, df in sim.tables.items() if name != "diplomas"}
-    longrun = [c for c in sim.unit_effects.columns if c.endswith(("cum_credits_2y", "on_track", "graduated"))]
-    assert len(longrun) == 9
+    longrun = [c for c in sim.unit_effects.columns
+               if c.endswith(("cum_credits_2y", "on_track", "graduated", "failed_core"))]
+    assert len(longrun) == 11
     got["unit_effects"] = digest(sim.unit_effects.drop(columns=["in_cohort", *longrun]))
     assert got == PINNED
 

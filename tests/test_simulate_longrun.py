@@ -111,6 +111,20 @@ def test_cohort_outcomes_are_the_potential_outcome_of_the_observed_treatment(whi
         np.testing.assert_allclose(m[o].to_numpy(float), pot, atol=1e-9, err_msg=o)
 
 
+@pytest.mark.parametrize("which", ["plain", "dynamic"])
+def test_recovery_year_failures_of_the_observed_world_are_the_extract_s(which, tiny_district, dynamic):
+    """``y<D>_failed_core`` (the size of what the truth leaves out) is the count of F marks in the recovery
+    year's original core courses of the extract; the other world differs only where the episode shifts courses."""
+    sim = {"plain": tiny_district, "dynamic": dynamic}[which]
+    cr = sim.tables["course_records"]
+    f = cr[(cr["attempt"] == "original") & (cr["mark"] == "F") & (cr["subject"] != "elective")]
+    counts = f.groupby(["student_id", "school_year"]).size()
+    ue = sim.unit_effects
+    seen = counts.reindex(pd.MultiIndex.from_arrays([ue["student_id"], ue["school_year"]])).fillna(0).to_numpy()
+    np.testing.assert_array_equal(np.where(ue["online"], ue["y1_failed_core"], ue["y0_failed_core"]), seen)
+    assert (ue["y1_failed_core"] != ue["y0_failed_core"]).any()
+
+
 def test_truth_is_the_mean_effect_over_online_cohort_units_with_the_outcome(tiny_district):
     ue = tiny_district.unit_effects
     truth = {t["estimand_id"]: t for t in tiny_district.truth}

@@ -33,7 +33,9 @@ its student entered grade 9 in ``g9`` and the simulated years run from ``first``
 Later recovery episodes of the same student, and the credits they recover, are the observed ones in
 both worlds (as for the event-time effects of :mod:`~credit_recovery.synthetic.dynamics`): the part of
 the effect that runs through courses the treatment makes the student fail or pass in the recovery
-year, and so recover or not the year after, is not in the truth (``docs/synthetic-district.md``).
+year, and so recover or not the year after, is not in the truth (``docs/synthetic-district.md``). Its
+size can be read off the unit effects: ``y0_failed_core`` and ``y1_failed_core`` are the core courses
+the student fails in the recovery year in each world (:func:`recovery_year_failures`).
 """
 from __future__ import annotations
 
@@ -43,11 +45,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from credit_recovery.synthetic.courses import PERF_SD, course_means, marks_from_perf
+from credit_recovery.synthetic.courses import CORE_SLOTS, PERF_SD, course_means, marks_from_perf, regular_course_means
 from credit_recovery.synthetic.dynamics import event_rows, event_time_credits
 from credit_recovery.synthetic.world import KNOB_STREAMS, World
 
-__all__ = ["LONGRUN_OUTCOMES", "history_credits", "diplomas", "longrun_unit_effects"]
+__all__ = ["LONGRUN_OUTCOMES", "history_credits", "diplomas", "longrun_unit_effects", "recovery_year_failures"]
 
 #: The longer-run outcomes planted for every episode (``y0_<o>``, ``y1_<o>``, ``ocr_<o>``).
 LONGRUN_OUTCOMES = ("cum_credits_2y", "on_track", "graduated")
@@ -89,6 +91,26 @@ def diplomas(w: World, credits_obs: np.ndarray, history: np.ndarray) -> tuple[pd
     graduated = (st["n_grades"].to_numpy() == 4) & in_window & (total >= _requirement(w) - _TOL)
     table = pd.DataFrame({"student_id": st["student_id"].to_numpy()[graduated], "school_year": g9[graduated] + 3})
     return table, graduated
+
+
+def recovery_year_failures(w: World) -> tuple[np.ndarray, np.ndarray]:
+    """Core courses each episode's student fails in the recovery year (regular courses, mark F), per world.
+
+    The classroom world removes the episode's own shift ``s_i`` of the other courses' performance from an
+    online taker's (the observed world keeps every other episode's shifts); the online world adds it to a
+    classroom recoverer's. Returns ``(classroom, online)``; the observed world's is checked.
+    """
+    ep = w.episodes
+    r_row, online, s_i = ep["sy_next"].to_numpy(), ep["online"].to_numpy(), ep["s_shift"].to_numpy()
+    perf = regular_course_means(w, r_row) + w.course_noise[r_row]
+    other = w.perf_shift[r_row] - np.where(online, s_i, 0.0)
+    counts = []
+    for shift in (other, other + s_i):
+        failed = (marks_from_perf(perf + shift[:, None]) == 0) & ~w.course_w[r_row]
+        counts.append(failed[:, CORE_SLOTS].sum(axis=1).astype(float))
+    seen = ((w.marks_points[r_row] == 0) & ~w.course_w[r_row])[:, CORE_SLOTS].sum(axis=1)
+    assert (np.where(online, counts[1], counts[0]) == seen).all(), "recovery-year failures inconsistent"
+    return counts[0], counts[1]
 
 
 def _requirement(w: World) -> float:
@@ -137,3 +159,4 @@ def longrun_unit_effects(w: World, ue: pd.DataFrame, observed: dict[str, Any], h
         assert np.allclose(np.where(online, y1, y0), obs, equal_nan=True), f"{o} potential outcomes inconsistent"
         ue[f"y0_{o}"], ue[f"y1_{o}"] = y0, y1
         ue[f"ocr_{o}"] = y1 - y0
+    ue["y0_failed_core"], ue["y1_failed_core"] = recovery_year_failures(w)
