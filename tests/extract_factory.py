@@ -106,12 +106,16 @@ def _calendar() -> pd.DataFrame:
                          "description": ["Thanksgiving", "Winter break", None]})
 
 
+def _diplomas() -> pd.DataFrame:
+    return pd.DataFrame({"student_id": ["S03"], "school_year": [2015]})
+
+
 def tiny_extract() -> dict[str, pd.DataFrame]:
     """A small valid extract of every contract table, in contract dtypes, sorted by key."""
     raw = {
         "students": _students(), "student_years": _student_years(), "mentors": _mentors(),
         "course_records": _course_records(), "platform_events": _platform_events(),
-        "calendar": _calendar(),
+        "calendar": _calendar(), "diplomas": _diplomas(),
     }
     tables = coerce_tables(raw)
     return {name: df.sort_values(list(TABLES[name].key), kind="stable").reset_index(drop=True)

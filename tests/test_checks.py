@@ -57,7 +57,8 @@ def test_valid_tiny_extract_passes():
     assert rep.ok and rep.failures.empty
     s = rep.summary()
     assert s.set_index("table")["n_rows"].to_dict() == {
-        "students": 6, "student_years": 12, "mentors": 2, "course_records": 10, "platform_events": 18, "calendar": 3}
+        "students": 6, "student_years": 12, "mentors": 2, "course_records": 10, "platform_events": 18, "calendar": 3,
+        "diplomas": 1}
     assert (s["n_failures"] == 0).all()
     assert "satisfies" in rep.message()
 
@@ -66,9 +67,22 @@ def test_calendar_is_optional_and_other_tables_required():
     t = tiny_extract()
     del t["calendar"]
     assert validate_tables(t).ok
+    del t["diplomas"]
+    assert validate_tables(t).ok
+    t["diplomas"] = pd.DataFrame({"student_id": pd.Series([], dtype=str), "school_year": pd.Series([], dtype="Int64")})
+    assert validate_tables(t).ok  # optional tables may be empty (no graduates yet)
     del t["mentors"]
     f = failures_of(t)
     one(f, "mentors", "", "required table missing")
+
+
+def test_diploma_in_a_year_the_student_was_not_enrolled():
+    t = tiny_extract()
+    t["diplomas"] = pd.DataFrame({"student_id": ["S03", "S01"], "school_year": [2015, 2016]})
+    r = one(failures_of(t), "diplomas", "student_id, school_year", "foreign key")
+    assert r["n_rows"] == 1 and "S01" in r["examples"]
+    t["diplomas"] = pd.DataFrame({"student_id": ["S03", "S03"], "school_year": [2015, 2014]})
+    assert one(failures_of(t), "diplomas", "student_id", "unique")["n_rows"] == 2
 
 
 def test_missing_column():

@@ -101,7 +101,8 @@ def test_classify_comparison(treatment, estimand, expected):
 
 @settings(max_examples=60, deadline=None)
 @given(est=st.floats(-2, 2, allow_nan=False), se=st.floats(0.001, 1.5),
-       outcome=st.sampled_from(["math", "reading", "credits", "gpa", "credit_recovered"]))
+       outcome=st.sampled_from(["math", "reading", "credits", "gpa", "credit_recovered", "cum_credits_2y", "on_track",
+                                "graduated"]))
 def test_sentences_show_the_row_rounded_with_the_right_direction(est, se, outcome):
     r = row(outcome, est=est, se=se, estimand_id=f"ocr_{outcome}")
     o = OUTCOMES[outcome]

@@ -14,6 +14,7 @@ rule cohort:
         ),
     params:
         min_cell_size=config["privacy"]["min_cell_size"],
+        cohort=config["cohort"],
     conda:
         "../../environment.yml"
     log:

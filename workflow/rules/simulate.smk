@@ -9,6 +9,7 @@ rule simulate:
     params:
         simulation=config["simulation"],
         engagement=session_settings(),
+        cohort=config["cohort"],
     conda:
         "../../environment.yml"
     log:

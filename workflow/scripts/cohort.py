@@ -5,7 +5,7 @@ from credit_recovery.reporting.figures import plot_flow
 from credit_recovery.shared.style import save_figure
 
 log = start_log(snakemake.log[0])
-result = build_cohort(read_extract(snakemake.input[0]))
+result = build_cohort(read_extract(snakemake.input[0]), snakemake.params.cohort)
 write_parquet(result.cohort, snakemake.output.cohort)
 write_parquet(result.ledger, snakemake.output.ledger)
 write_csv(result.ledger_counts(), snakemake.output.ledger_counts)

@@ -5,7 +5,8 @@ from credit_recovery import simulate_district, write_extract
 from credit_recovery.shared.script_io import start_log, write_json, write_parquet
 
 log = start_log(snakemake.log[0])
-result = simulate_district(snakemake.params.simulation, engagement=snakemake.params.engagement)
+result = simulate_district(snakemake.params.simulation, engagement=snakemake.params.engagement,
+                          cohort=snakemake.params.cohort)
 write_extract(result.tables, Path(snakemake.output.tables[0]).parent)
 write_json(result.truth, snakemake.output.truth)
 write_parquet(result.unit_effects, snakemake.output.unit_effects)

@@ -8,17 +8,19 @@ the first such episode; within an episode the **index course** is the first
 failed course (fall before spring, then math, ELA, science, social studies,
 then record id). Treatment is the index course's delivery: online (1) or
 classroom (0). Baseline covariates come from year ``t`` (before the recovery);
-outcomes from year ``t + 1``.
+outcomes from year ``t + 1``, and the longer-run outcomes (credits over two years, on track,
+graduation) from :mod:`credit_recovery.data.longrun`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from credit_recovery.data.contract import CORE_SUBJECTS
+from credit_recovery.data.longrun import longrun_outcomes
 
 _TERM_ORDER = {"fall": 0, "spring": 1, "summer": 2}
 _SUBJECT_ORDER = {s: i for i, s in enumerate(CORE_SUBJECTS)}
@@ -188,8 +190,10 @@ def standardize_scores(student_years: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _analysis_table(tables: Mapping[str, pd.DataFrame], units: pd.DataFrame, ep: pd.DataFrame) -> pd.DataFrame:
-    """One row per cohort unit: treatment, mentor, baseline covariates (year t) and outcomes (year t + 1)."""
+def _analysis_table(tables: Mapping[str, pd.DataFrame], units: pd.DataFrame, ep: pd.DataFrame,
+                    options: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """One row per cohort unit: treatment, mentor, baseline covariates (year t), outcomes (year t + 1) and the
+    longer-run outcomes (:func:`credit_recovery.data.longrun.longrun_outcomes`, ``options`` the ``cohort`` section)."""
     sy = tables["student_years"].copy()
     z = standardize_scores(sy)
     sy = sy.assign(math_z=z["math_z"], reading_z=z["reading_z"],
@@ -222,7 +226,9 @@ def _analysis_table(tables: Mapping[str, pd.DataFrame], units: pd.DataFrame, ep:
              "failed_term", "episode_courses", "failed_courses_pre", "grade", "gender", "race_ethnicity", "frl", "ell", "sped",
              "absence_rate_pre", "math_pre", "reading_pre", "gpa_pre", "credits_pre",
              "math", "reading", "credits", "gpa", "credit_recovered", "recovery_mark"]
-    return c[order].sort_values(["school_year", "student_id"], kind="stable").reset_index(drop=True)
+    longrun = longrun_outcomes(c[["student_id", "school_year"]], tables, options)
+    c = pd.concat([c[order], longrun.drop(columns="student_id").set_index(c.index)], axis=1)
+    return c.sort_values(["school_year", "student_id"], kind="stable").reset_index(drop=True)
 
 
 def _first_status(status: pd.Series, mask: pd.Series, value: str) -> pd.Series:
@@ -338,14 +344,16 @@ def _flow(cr: pd.DataFrame, ledger: pd.DataFrame, cohort: pd.DataFrame) -> pd.Da
     return flow
 
 
-def build_cohort(tables: Mapping[str, pd.DataFrame]) -> CohortResult:
+def build_cohort(tables: Mapping[str, pd.DataFrame], options: Mapping[str, Any] | None = None) -> CohortResult:
     """Build the analytic cohort, the exclusion ledger and the flow counts.
 
     Parameters
     ----------
     tables : mapping of DataFrame
         Validated input tables (``students``, ``student_years``,
-        ``course_records``, ``mentors``).
+        ``course_records``, ``mentors``; ``diplomas`` if the extract has it).
+    options : mapping, optional
+        The ``cohort`` config section (``on_track_credits``; defaults from the config schema).
 
     Returns
     -------
@@ -353,6 +361,6 @@ def build_cohort(tables: Mapping[str, pd.DataFrame]) -> CohortResult:
     """
     units = cohort_units(tables)
     ep = _episodes(tables)
-    cohort = _analysis_table(tables, _offered(units), ep)
+    cohort = _analysis_table(tables, _offered(units), ep, options)
     ledger = _ledger(tables, units, ep)
     return CohortResult(cohort=cohort, ledger=ledger, flow=_flow(tables["course_records"], ledger, cohort))

@@ -195,9 +195,25 @@ CALENDAR = Table(
     ),
 )
 
+DIPLOMAS = Table(
+    name="diplomas",
+    description=(
+        "Optional: one row per high-school diploma the district awarded in the extract's school years, "
+        "for the graduation outcome."
+    ),
+    key=("student_id",),
+    required=False,
+    foreign_keys=(ForeignKey(("student_id", "school_year"), "student_years", ("student_id", "school_year"),
+                             "a diploma is awarded in a school year the student was enrolled"),),
+    columns=(
+        Column("student_id", "string", "Student identifier."),
+        Column("school_year", "int", "School year in which the diploma was awarded.", min=1990, max=2100),
+    ),
+)
+
 #: All tables, in dependency order.
 TABLES: dict[str, Table] = {
-    t.name: t for t in (STUDENTS, STUDENT_YEARS, MENTORS, COURSE_RECORDS, PLATFORM_EVENTS, CALENDAR)
+    t.name: t for t in (STUDENTS, STUDENT_YEARS, MENTORS, COURSE_RECORDS, PLATFORM_EVENTS, CALENDAR, DIPLOMAS)
 }
 
 #: Identifier columns that must never appear in anything published.

@@ -41,7 +41,7 @@ COHORT_TIMING: dict[str, str] = {
     "online": "treatment", "delivery": "treatment", "mentor_id": "treatment", "mentor_supportive": "treatment",
     "mentor_certified": "treatment", "episode_courses": "treatment",
     "math": "outcome", "reading": "outcome", "credits": "outcome", "gpa": "outcome", "credit_recovered": "outcome",
-    "recovery_mark": "outcome",
+    "recovery_mark": "outcome", "cum_credits_2y": "outcome", "on_track": "outcome", "graduated": "outcome",
 }
 
 

@@ -16,6 +16,7 @@ The comparison of the estimates with the planted truth is
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Mapping, Sequence
 
 import pandas as pd
@@ -31,8 +32,24 @@ from credit_recovery.specs.mentor import course_test_stats, mentor_estimates
 from credit_recovery.specs.options import resolve_model_options
 from credit_recovery.specs.panel import build_panel, panel_estimates
 
-__all__ = ["treated_dropped_share", "numeric_covariates", "naive_estimates", "estimate_samples", "matched_estimates", "run_models", "run_panel_models",
+__all__ = ["treated_dropped_share", "modelled_outcomes", "numeric_covariates", "naive_estimates", "estimate_samples", "matched_estimates", "run_models", "run_panel_models",
            "run_mentor_models"]
+
+
+def modelled_outcomes(cohort: pd.DataFrame, outcomes: Sequence[str], treatment: str = "online") -> list[str]:
+    """The ``outcomes`` observed for some online and some classroom unit of ``cohort``; a warning names the others.
+
+    An extract without the optional ``diplomas`` table has ``graduated`` missing for every unit (and a short
+    extract may have no unit whose two-year window fits): those outcomes are left out, not fitted.
+    """
+    keep, left = [], []
+    for y in outcomes:
+        has = cohort[y].notna() if y in cohort.columns else pd.Series(False, index=cohort.index)
+        (keep if has.any() and cohort.loc[has, treatment].nunique() == 2 else left).append(y)
+    if left:
+        warnings.warn(f"outcome(s) {left} left out: not observed for both online and classroom units "
+                      "(graduated needs the optional diplomas table)", stacklevel=2)
+    return keep
 
 
 def naive_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], treatment: str = "online") -> pd.DataFrame:
@@ -136,6 +153,7 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         extra = [c for c in resolve_model_options(options)["adjust_for"] if c in matched.columns]
         design_covariates = list(dict.fromkeys([*(design_covariates or covariates), *extra]))
         covariates = list(dict.fromkeys([*covariates, *extra]))
+    outcomes = modelled_outcomes(cohort, outcomes)
     est = [naive_estimates(cohort, outcomes), matched_estimates(matched, outcomes, covariates, replace=replace)]
     samples = [estimate_samples(cohort, outcomes, "cohort"), estimate_samples(matched, outcomes, "matched")]
     if options is not None:
@@ -192,7 +210,7 @@ def run_mentor_models(cohort: pd.DataFrame, events: pd.DataFrame | None, covaria
     else:
         outcomes = [y for y in outcomes if y not in ("tests_taken", "test_pass_rate")]
     e1, s1 = mentor_estimates(cohort, outcomes, stats_, opt)
-    three = [y for y in opt["outcomes"] if y in cohort.columns]
+    three = modelled_outcomes(cohort, opt["outcomes"])
     extra = [c for c in opt["adjust_for"] if c in cohort.columns]
     e2, s2 = three_way_ipw_estimates(cohort, three, list(dict.fromkeys([*covariates, *extra])), opt)
     return (estimates_frame(pd.concat([e1, e2], ignore_index=True)),

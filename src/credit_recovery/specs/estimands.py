@@ -19,12 +19,16 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["OCR_ESTIMANDS", "MENTOR_ESTIMANDS", "BOT_ESTIMANDS", "SAMPLE_COLUMNS", "units_frame", "stack_samples", "ASSUMPTIONS",
+__all__ = ["OCR_ESTIMANDS", "DERIVED_FROM", "MENTOR_ESTIMANDS", "BOT_ESTIMANDS", "SAMPLE_COLUMNS", "units_frame", "stack_samples", "ASSUMPTIONS",
            "KNOBS", "BROKEN_BY", "EstimandSpec", "REGISTRY", "estimand_spec", "broken_knobs", "assumptions_hold",
            "truth_mask"]
 
-#: Outcome -> estimand id of online vs classroom recovery.
-OCR_ESTIMANDS = {o: f"ocr_{o}" for o in ("math", "reading", "credits", "gpa", "credit_recovered")}
+#: Outcome -> estimand id of online vs classroom recovery (the longer-run outcomes last).
+OCR_ESTIMANDS = {o: f"ocr_{o}" for o in ("math", "reading", "credits", "gpa", "credit_recovered", "cum_credits_2y",
+                                         "on_track", "graduated")}
+#: Estimands with no knob of their own: the planted credits effects they follow from (their knobs count for them).
+DERIVED_FROM: dict[str, tuple[str, ...]] = {e: ("ocr_credits", "ocr_credit_recovered")
+                                            for e in ("ocr_cum_credits_2y", "ocr_on_track", "ocr_graduated")}
 #: Outcome -> estimand id of a supportive vs a non-supportive mentor (planted in the synthetic district).
 MENTOR_ESTIMANDS = {"credit_recovered": "mentor_credit_recovered", "math": "mentor_math"}
 #: Outcome -> estimand id of online recovery with a supportive mentor vs classroom recovery (the Back on Track
@@ -72,7 +76,8 @@ ASSUMPTIONS: dict[str, str] = {
     "parallel_trends": "online and classroom recoverers' untreated outcomes move in parallel (time-invariant "
                        "confounding only)",
     "mentors_random_within_school": "supportive mentors are assigned at random within school",
-    "no_differential_attrition": "next-year outcomes are missing at the same rate for online and classroom",
+    "no_differential_attrition": "outcomes are missing at the same rate for online and classroom (also leaving the "
+                                 "district before the second year of cum_credits_2y)",
 }
 
 
@@ -80,15 +85,20 @@ def _positive(value: Any) -> bool:
     return value is not None and float(value) > 0
 
 
+def _own(estimand_id: str) -> list[str]:
+    """The estimand and the planted effects it follows from (:data:`DERIVED_FROM`)."""
+    return [estimand_id, *DERIVED_FROM.get(estimand_id, ())]
+
+
 def _slopes(settings: Mapping[str, Any], estimand_id: str | None) -> bool:
     het = settings.get("effect_heterogeneity") or {}
-    ids = [estimand_id] if estimand_id else list(het)
+    ids = _own(estimand_id) if estimand_id else list(het)
     return any(float(v) != 0 for e in ids for v in (het.get(e) or {}).values())
 
 
 def _dynamics(settings: Mapping[str, Any], estimand_id: str | None) -> bool:
     dyn = settings.get("effect_dynamics") or {}
-    ids = [estimand_id] if estimand_id else list(dyn)
+    ids = _own(estimand_id) if estimand_id else list(dyn)
     return any(float(v) != 0 for e in ids for v in (dyn.get(e) or []))
 
 
@@ -103,8 +113,10 @@ KNOBS: dict[str, tuple[str, Callable[[Mapping[str, Any], str | None], bool]]] = 
                                   "recovery year only (a time-varying confounder a student effect cannot absorb)",
                                   lambda s, e: _positive(s.get("unobserved_confounding"))
                                   and e in (None, "ocr_credits", "ocr_gpa")),
-    "effect_heterogeneity": ("a non-zero simulation.effect_heterogeneity slope for the estimand", _slopes),
-    "effect_dynamics": ("a non-zero simulation.effect_dynamics multiple for the estimand", _dynamics),
+    "effect_heterogeneity": ("a non-zero simulation.effect_heterogeneity slope for the estimand (for a longer-run "
+                             "estimand: for the credits effects it follows from)", _slopes),
+    "effect_dynamics": ("a non-zero simulation.effect_dynamics multiple for the estimand (for a longer-run "
+                        "estimand: for the credits effects it follows from)", _dynamics),
     "school_year_shocks": ("simulation.school_shocks.school_year_sd > 0",
                            lambda s, e: _positive((s.get("school_shocks") or {}).get("school_year_sd"))),
     "mentor_selection": ("simulation.mentor_selection > 0", lambda s, e: _positive(s.get("mentor_selection"))),
@@ -165,7 +177,9 @@ class EstimandSpec:
         return tuple(sorted({k for a in self.assumptions for k in BROKEN_BY[a]}))
 
 
-_NEXT_YEAR = "the school year after the recovery year (next-year outcomes) / the recovery outcome"
+_NEXT_YEAR = ("the school year after the failure, i.e. the recovery year (next-year outcomes) / the recovery outcome / "
+              "the longer-run outcomes (credits of the recovery year and the next, on track at the end of the "
+              "recovery year, graduation within four years of grade 9)")
 _OCR = "online vs classroom recovery"
 _MENTOR = "instructionally supportive vs non-supportive mentor"
 

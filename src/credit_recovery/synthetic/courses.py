@@ -15,7 +15,7 @@ import pandas as pd
 from credit_recovery.synthetic.world import World
 
 __all__ = ["SUBJECT_SLOTS", "CORE_SLOTS", "COURSE_NAMES", "ELECTIVES", "SUBJECT_DIFFICULTY", "PERF_SD",
-           "draw_course_latents", "regular_course_means", "marks_from_perf", "marks_for_year", "gpa_points",
+           "draw_course_latents", "regular_course_means", "course_means", "marks_from_perf", "marks_for_year", "gpa_points",
            "credits_regular", "nanmean_rows", "regular_course_records"]
 
 SUBJECT_SLOTS = ("math", "ela", "science", "social_studies", "elective", "elective")
@@ -51,11 +51,18 @@ def draw_course_latents(w: World) -> None:
 def regular_course_means(w: World, sy_idx: np.ndarray) -> np.ndarray:
     """Latent performance means (grade points) of the 12 regular courses of student-years."""
     sy = w.student_years
+    return course_means(w, sy["st"].to_numpy()[sy_idx], sy["absence_rate_latent"].to_numpy()[sy_idx],
+                        sy["year_noise"].to_numpy()[sy_idx])
+
+
+def course_means(w: World, sti: np.ndarray, absence_rate: np.ndarray, year_noise: np.ndarray) -> np.ndarray:
+    """Latent performance means of the 12 regular courses of students ``sti`` in years with these latent
+    absence rates and year effects (also years before the simulated ones, see
+    :mod:`~credit_recovery.synthetic.longrun`)."""
     st = w.students
-    sti = sy["st"].to_numpy()[sy_idx]
-    base = (2.95 + 0.7 * st["ability"].to_numpy()[sti] - 4.0 * (sy["absence_rate_latent"].to_numpy()[sy_idx] - 0.1)
-            + 0.3 * w.gamma * st["U"].to_numpy()[sti] + sy["year_noise"].to_numpy()[sy_idx])
-    mu = np.empty((len(sy_idx), 12))
+    base = (2.95 + 0.7 * st["ability"].to_numpy()[sti] - 4.0 * (absence_rate - 0.1)
+            + 0.3 * w.gamma * st["U"].to_numpy()[sti] + year_noise)
+    mu = np.empty((len(sti), 12))
     for term in range(2):
         for j, subj in enumerate(SUBJECT_SLOTS):
             extra = 0.0

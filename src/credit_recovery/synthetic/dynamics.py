@@ -27,7 +27,7 @@ from credit_recovery.synthetic.courses import marks_from_perf, nanmean_rows, reg
 from credit_recovery.synthetic.world import World
 
 __all__ = ["DYNAMIC_OUTCOMES", "event_suffix", "multiples", "dynamics_on", "event_rows", "add_credit_dynamics",
-           "add_gpa_dynamics", "add_score_dynamics", "event_time_effects"]
+           "add_gpa_dynamics", "add_score_dynamics", "event_time_effects", "event_time_credits"]
 
 #: Estimands with effect dynamics and the outcome of each (the ``<o>`` of ``ocr_<o>_t<k>``).
 DYNAMIC_OUTCOMES = {"ocr_math": "math", "ocr_reading": "reading", "ocr_credits": "credits", "ocr_gpa": "gpa"}
@@ -117,6 +117,26 @@ def event_time_effects(w: World, ue: pd.DataFrame, tau: dict[str, np.ndarray], o
             sfx = event_suffix(k)
             ue[f"y0_{outcome}{sfx}"], ue[f"y1_{outcome}{sfx}"] = y0, y1
             ue[f"ocr_{outcome}{sfx}"] = y1 - y0
+
+
+def event_time_credits(w: World, k: int, observed: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Potential credits ``(y0, y1)`` of every episode's student-year at event time ``k`` (NaN where none).
+
+    The observed world is one of the two; the other removes (online takers) or adds (classroom
+    recoverers) the episode's own shift ``m_k·s_i`` of its courses' performance (``ocr_credits``
+    multiples; without a ``k``-th multiple both equal the observed credits). Later episodes' recovered
+    credits are the observed ones in both worlds (as in :func:`event_time_effects`).
+    """
+    ep = w.episodes
+    online = ep["online"].to_numpy()
+    rows = event_rows(w, ep, k)
+    ok = rows >= 0
+    y_obs, y_cf = np.full(len(ep), np.nan), np.full(len(ep), np.nan)
+    y_obs[ok] = y_cf[ok] = observed["credits_obs"][rows[ok]]
+    if k <= len(multiples(w, "ocr_credits")):
+        sign = np.where(online[ok], -1.0, 1.0)
+        y_obs[ok], y_cf[ok] = _course_outcomes(w, "credits", k, rows[ok], ep.loc[ok], sign, observed)
+    return np.where(online, y_cf, y_obs), np.where(online, y_obs, y_cf)
 
 
 def _standardized(w: World, z: np.ndarray, rows: np.ndarray, scores_obs: np.ndarray) -> np.ndarray:

@@ -63,6 +63,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from credit_recovery.data.longrun import resolve_cohort_options
 from credit_recovery.synthetic.assembly import (contract_tables, course_records, episodes_in_cohort,
                                                 online_attempt_events, recovery_attempts, recovery_records)
 from credit_recovery.synthetic.courses import draw_course_latents, marks_for_year, regular_course_records
@@ -70,11 +71,12 @@ from credit_recovery.synthetic.dynamics import add_gpa_dynamics, multiples
 from credit_recovery.synthetic.episodes import episodes_for_year
 from credit_recovery.synthetic.heterogeneity import heterogeneity_on, unit_heterogeneity
 from credit_recovery.synthetic.knobs import draw_school_shocks
+from credit_recovery.synthetic.longrun import diplomas, history_credits, longrun_unit_effects
 from credit_recovery.synthetic.outcomes import episode_outcomes, recovery_potential_outcomes
-from credit_recovery.synthetic.planted_truth import planted_truth, planted_types
+from credit_recovery.synthetic.planted_truth import OUTCOMES, planted_truth, planted_types
 from credit_recovery.synthetic.population import draw_mentors, draw_schools, draw_student_years, draw_students
 from credit_recovery.synthetic.settings import ENGAGEMENT_DEFAULTS, resolve_settings
-from credit_recovery.synthetic.unit_effects import observed_student_years, score_effects, unit_effects
+from credit_recovery.synthetic.unit_effects import add_bot_effects, observed_student_years, score_effects, unit_effects
 from credit_recovery.synthetic.world import World
 
 __all__ = ["SimulationResult", "simulate_district"]
@@ -108,6 +110,7 @@ class SimulationResult:
 def simulate_district(
     config: Mapping[str, Any] | None = None,
     engagement: Mapping[str, Any] | None = None,
+    cohort: Mapping[str, Any] | None = None,
 ) -> SimulationResult:
     """Generate a synthetic school district with planted effects.
 
@@ -120,6 +123,9 @@ def simulate_district(
         ``session_gap_minutes``, ``idle_threshold_minutes`` and ``timezone``
         from the ``engagement`` section, so that the planted idle share is the
         one the sessionization stage measures.
+    cohort : mapping, optional
+        The ``cohort`` section (``on_track_credits``), so that the planted on-track truth uses the
+        thresholds the cohort measures (:mod:`~credit_recovery.synthetic.longrun`).
 
     Returns
     -------
@@ -144,7 +150,7 @@ def simulate_district(
     eng = {**ENGAGEMENT_DEFAULTS, **(engagement or {})}
     w = World(settings, eng)
     _draw_years(w)
-    return _assemble(w)
+    return _assemble(w, resolve_cohort_options(cohort))
 
 
 def _draw_years(w: World) -> None:
@@ -193,8 +199,9 @@ def _assembly_heterogeneity(w: World, courses: pd.DataFrame, rec: pd.DataFrame) 
     return het
 
 
-def _assemble(w: World) -> SimulationResult:
-    """Course records, events, outcomes and truth of the drawn district."""
+def _assemble(w: World, cohort_options: Mapping[str, Any]) -> SimulationResult:
+    """Course records, events, outcomes and truth of the drawn district (``cohort_options``: the resolved
+    ``cohort`` section, for the on-track truth)."""
     regular = regular_course_records(w)
     rec, e = recovery_attempts(w)
     online_rec, events, ev_stats = online_attempt_events(w, rec, e, len(regular))
@@ -206,7 +213,11 @@ def _assemble(w: World) -> SimulationResult:
         add_gpa_dynamics(w)
     student_years, observed = observed_student_years(w, rec, recovery["recovered"], tau)
     ue = unit_effects(w, rec, recovery, tau, observed)
-    tables = contract_tables(w, student_years, courses, events)
+    history = history_credits(w)  # a random stream of its own, after everything else
+    diploma_table, graduated = diplomas(w, observed["credits_obs"], history)
+    longrun_unit_effects(w, ue, observed, history, graduated, cohort_options)
+    add_bot_effects(ue, OUTCOMES)
+    tables = contract_tables(w, student_years, courses, events, diploma_table)
     truth = planted_truth(ue, tables, w.effects, len(online_rec))
     return SimulationResult(tables=tables, truth=truth, unit_effects=ue, types=planted_types(online_rec, ev_stats),
                             settings={**w.settings, "engagement": dict(w.engagement), "p_supportive": w.p_supportive,

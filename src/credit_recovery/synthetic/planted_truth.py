@@ -3,7 +3,10 @@
 The truth of an estimand is the **realized** mean of the individual effects
 over its population (for ``ocr_*``: the online takers in the analytic cohort;
 for ``mentor_*``: the online takers with a supportive mentor), so it differs
-from the configured effect by sampling and rounding only. With effect dynamics
+from the configured effect by sampling and rounding only. The longer-run outcomes
+(``ocr_cum_credits_2y``, ``ocr_on_track``, ``ocr_graduated``; :mod:`~credit_recovery.synthetic.longrun`)
+have no configured effect of their own: they follow from the credits effects, and their population is
+the online takers whose outcome is defined. With effect dynamics
 the unit effects also hold event-time effects ``ocr_<outcome>_t<k>``, and the
 truth one record per estimand and event time ``k`` (field ``event_time``).
 ``engagement_idle_pass`` records the structural idle-share coefficient.
@@ -26,7 +29,7 @@ __all__ = ["TRUTH_ESTIMANDS", "OUTCOMES", "EVENT_COLUMN", "truth_from_unit_effec
 EVENT_COLUMN = re.compile(r"(ocr_[a-z_]+?)_t(\d+)")
 
 #: Outcomes of a recovery episode with potential outcomes in the unit effects (``y0_<outcome>``, ``y1_<outcome>``).
-OUTCOMES = ("math", "reading", "credits", "gpa", "credit_recovered")
+OUTCOMES = ("math", "reading", "credits", "gpa", "credit_recovered", "cum_credits_2y", "on_track", "graduated")
 
 TRUTH_ESTIMANDS: dict[str, dict[str, str]] = {
     "ocr_math": {"effect": "ocr_math", "population": "online",
@@ -44,6 +47,18 @@ TRUTH_ESTIMANDS: dict[str, dict[str, str]] = {
     "ocr_credit_recovered": {"effect": "ocr_credit_recovered", "population": "online",
                              "description": "ATT of online vs classroom credit recovery on recovering the "
                                             "failed credit (probability), over the online takers in the cohort"},
+    "ocr_cum_credits_2y": {"effect": "ocr_cum_credits_2y", "population": "online",
+                           "description": "ATT of online vs classroom credit recovery on credits earned in the "
+                                          "recovery year and the school year after, over the online takers in the "
+                                          "analytic cohort with the outcome defined"},
+    "ocr_on_track": {"effect": "ocr_on_track", "population": "online",
+                     "description": "ATT of online vs classroom credit recovery on being on track to graduate at "
+                                    "the end of the recovery year (probability), over the online takers in the "
+                                    "analytic cohort with the outcome defined"},
+    "ocr_graduated": {"effect": "ocr_graduated", "population": "online",
+                      "description": "ATT of online vs classroom credit recovery on graduating within four school "
+                                     "years of grade 9 (probability), over the online takers in the analytic "
+                                     "cohort with the outcome defined"},
     "mentor_credit_recovered": {"effect": "mentor_credit_recovered", "population": "online_supportive",
                                 "description": "ATT of an instructionally supportive vs a non-supportive mentor "
                                                "on recovering the credit, over online takers with a supportive "
@@ -55,7 +70,10 @@ TRUTH_ESTIMANDS: dict[str, dict[str, str]] = {
 }
 _BOT_LABELS = {"math": "next-year math score (SD units)", "reading": "next-year reading score (SD units)",
                "credits": "credits earned in the next school year", "gpa": "next-year GPA (grade points)",
-               "credit_recovered": "recovering the failed credit (probability)"}
+               "credit_recovered": "recovering the failed credit (probability)",
+               "cum_credits_2y": "credits earned in the recovery year and the school year after",
+               "on_track": "being on track to graduate at the end of the recovery year (probability)",
+               "graduated": "graduating within four school years of grade 9 (probability)"}
 TRUTH_ESTIMANDS.update({
     f"bot_{y}": {"effect": f"bot_{y}", "population": "online_supportive",
                  "description": f"ATT of online recovery with an instructionally supportive mentor vs classroom "
@@ -79,7 +97,9 @@ def truth_from_unit_effects(unit_effects: pd.DataFrame, units: pd.DataFrame | No
     Returns
     -------
     list of dict
-        ``{estimand_id, description, value, n}`` records.
+        ``{estimand_id, description, value, n}`` records; the value is the mean over the units
+        whose effect is defined (the longer-run outcomes are not defined for every unit) and ``n``
+        their number.
     """
     ue = unit_effects
     if units is None:

@@ -12,7 +12,7 @@ observed world equals the potential outcome of the observed treatment (checked).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from credit_recovery.synthetic.events import USER_TYPES
 from credit_recovery.synthetic.knobs import attrition_mask
 from credit_recovery.synthetic.world import World
 
-__all__ = ["scale_score", "score_effects", "observed_student_years", "unit_effects"]
+__all__ = ["scale_score", "score_effects", "observed_student_years", "unit_effects", "add_bot_effects"]
 
 
 def scale_score(z: np.ndarray) -> np.ndarray:
@@ -104,7 +104,7 @@ def observed_student_years(w: World, rec: pd.DataFrame, recovered: np.ndarray,
 def unit_effects(w: World, rec: pd.DataFrame, recovery: dict[str, np.ndarray], tau: dict[str, np.ndarray],
                  observed: dict[str, Any]) -> pd.DataFrame:
     """One row per recovery episode: its potential outcomes ``y0_*``, ``y1_*`` and effects ``ocr_*``, ``mentor_*``
-    and ``bot_*`` (online with a supportive mentor vs classroom; online units with a supportive mentor only).
+    (the Back on Track effects ``bot_*`` are added by :func:`add_bot_effects`).
 
     ``rec`` holds the recovery attempts with their record ids, ``recovery``
     the :func:`~credit_recovery.synthetic.outcomes.recovery_potential_outcomes`,
@@ -125,11 +125,18 @@ def unit_effects(w: World, rec: pd.DataFrame, recovery: dict[str, np.ndarray], t
     _recovery_unit_effects(w, ue, rec, recovery, observed)
     if dynamics_on(w):  # event-time potential outcomes and effects (columns with suffix _t1, _t2, ...)
         event_time_effects(w, ue, tau, observed)
-    for y in ("math", "reading", "credits", "gpa", "credit_recovered"):
-        # online with a supportive mentor vs classroom (Back on Track): the online effect of the units whose
-        # mentor is supportive; not defined for the others (their online world has another mentor)
-        ue[f"bot_{y}"] = ue[f"ocr_{y}"].where(ue["supportive"] & ue["online"].astype(bool))
     return ue
+
+
+def add_bot_effects(ue: pd.DataFrame, outcomes: Sequence[str]) -> None:
+    """Add ``bot_<outcome>``: online recovery with a supportive mentor vs classroom (Back on Track).
+
+    The online effect ``ocr_<outcome>`` of the online units whose mentor is supportive (their online world
+    has that mentor); missing for the others, whose online world has another mentor.
+    """
+    keep = ue["supportive"].to_numpy(bool) & ue["online"].to_numpy(bool)
+    for y in outcomes:
+        ue[f"bot_{y}"] = ue[f"ocr_{y}"].where(keep)
 
 
 def _score_unit_effects(w: World, ue: pd.DataFrame, tau: dict[str, np.ndarray], observed: dict[str, Any]) -> None:

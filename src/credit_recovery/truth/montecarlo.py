@@ -109,7 +109,7 @@ def scenario_settings(config: Mapping[str, Any], scenario: str, seed: int, scale
 def _estimate(cfg: Mapping[str, Any], result: Any) -> pd.DataFrame:
     """Every specification on a simulated district, as :func:`truth_vs_estimates` rows."""
     tables = result.tables
-    cohort = build_cohort(tables).cohort
+    cohort = build_cohort(tables, cfg.get("cohort")).cohort
     mopt = cfg["matching"]
     data, covariates = impute_missing(cohort, mopt["covariates"])
     ps = fit_propensity(data, "online", covariates)
@@ -138,7 +138,7 @@ def run_replicate(config: Mapping[str, Any], seed: int, scenario: str = "default
     ----------
     config : mapping
         The study config (sections ``simulation``, ``matching``, ``models``,
-        ``engagement``, ``monte_carlo``); missing sections take defaults.
+        ``engagement``, ``monte_carlo``, ``cohort``); missing sections take defaults.
     seed : int
         Seed of the replicate district (``simulation.seed``).
     scenario : str
@@ -167,7 +167,7 @@ def run_replicate(config: Mapping[str, Any], seed: int, scenario: str = "default
     scale = scale or (list(mc.get("scales") or []) or [cfg.get("simulation", {}).get("scale", "default")])[0]
     sim = scenario_settings(cfg, scenario, seed, scale)
     eng = {k: v for k, v in cfg.get("engagement", {}).items() if k in SESSION_KEYS}
-    result = simulate_district(sim, eng)
+    result = simulate_district(sim, eng, cfg.get("cohort"))
     out = _estimate(cfg, result)
     effects = result.settings["effects"]
     out["planted"] = [float(effects.get(e, np.nan)) for e in out["estimand_id"]]
