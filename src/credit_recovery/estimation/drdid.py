@@ -78,7 +78,8 @@ def _ols_controls(dy: np.ndarray, X: np.ndarray, control: np.ndarray) -> tuple[n
 
 
 def did_panel_2x2(delta_y: np.ndarray, treated: np.ndarray, covariates: np.ndarray | None = None,
-                  method: str = "dr", trim_level: float = 0.995) -> tuple[float, np.ndarray]:
+                  method: str = "dr", trim_level: float = 0.995,
+                  min_units_per_coef: float = 0.0) -> tuple[float, np.ndarray]:
     r"""ATT of a two-period panel and its influence function.
 
     Parameters
@@ -95,6 +96,10 @@ def did_panel_2x2(delta_y: np.ndarray, treated: np.ndarray, covariates: np.ndarr
         outcome regression (``DRDID::reg_did_panel``).
     trim_level : float
         ``"dr"`` only: comparison units with a propensity score above it get no weight (as ``DRDID``).
+    min_units_per_coef : float
+        Each arm needs at least this many units per regression coefficient (intercept included; 0: only
+        that the comparison units identify the regression). Small arms make the influence-function
+        standard errors far too small (an overfitted regression, near-separated propensity scores).
 
     Returns
     -------
@@ -105,8 +110,8 @@ def did_panel_2x2(delta_y: np.ndarray, treated: np.ndarray, covariates: np.ndarr
     Raises
     ------
     CellError
-        No treated or too few comparison units for the covariates, or a propensity model that does not
-        converge.
+        No treated or too few comparison units for the covariates (or fewer than ``min_units_per_coef``
+        per coefficient in an arm), or a propensity model that does not converge.
 
     Notes
     -----
@@ -131,8 +136,11 @@ def did_panel_2x2(delta_y: np.ndarray, treated: np.ndarray, covariates: np.ndarr
     D = np.asarray(treated, dtype=float)
     n = len(D)
     control = D == 0
+    if D.sum() == 0 or control.sum() == 0:
+        raise CellError(f"{int(D.sum())} treated and {int(control.sum())} comparison units")
     X = _design(None if covariates is None else np.asarray(covariates, float).reshape(n, -1), n, control)
-    if D.sum() == 0 or control.sum() <= X.shape[1]:
+    need = max(min_units_per_coef * X.shape[1], 1)
+    if control.sum() <= X.shape[1] or min(D.sum(), control.sum()) < need:
         raise CellError(f"{int(D.sum())} treated and {int(control.sum())} comparison units for "
                         f"{X.shape[1]} regression coefficients")
     mu0, lin_ols = _ols_controls(dy, X, control)

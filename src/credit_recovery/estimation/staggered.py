@@ -207,7 +207,7 @@ def _unit_table(data: pd.DataFrame, unit: str, time: str, group: str, covariates
 
 
 def _cells(wide: pd.DataFrame, G: np.ndarray, S: np.ndarray, X: np.ndarray | None, periods: list,
-           control_group: str, base_period: str, est_method: str) -> tuple[list, list, list, list]:
+           control_group: str, base_period: str, est_method: str, min_units_per_coef: float) -> tuple[list, list, list, list]:
     """Every (group, time) cell: its row, influence function in the full sample, treated and all units."""
     n = len(G)
     rows, psis, treated_in, in_cell = [], [], [], []
@@ -234,7 +234,8 @@ def _cells(wide: pd.DataFrame, G: np.ndarray, S: np.ndarray, X: np.ndarray | Non
                 row.update(n_treated=int(tr.sum()), n_control=int(co.sum()))
                 try:
                     dy = (wide[t] - wide[b]).to_numpy()[cell]
-                    att, local = did_panel_2x2(dy, tr[cell], None if X is None else X[cell], est_method)
+                    att, local = did_panel_2x2(dy, tr[cell], None if X is None else X[cell], est_method,
+                                               min_units_per_coef=min_units_per_coef)
                     row["att"] = att
                     psi[cell] = n / cell.sum() * local
                 except CellError as err:
@@ -249,7 +250,7 @@ def _cells(wide: pd.DataFrame, G: np.ndarray, S: np.ndarray, X: np.ndarray | Non
 def att_gt(data: pd.DataFrame, *, unit: str, time: str, outcome: str, group: str,
            covariates: Sequence[str] = (), cluster: str | None = None, stratum: str | None = None,
            control_group: str = "never_treated", base_period: str = "varying", est_method: str = "dr",
-           cluster_adjust: bool = False, level: float = 0.95) -> StaggeredResult:
+           cluster_adjust: bool = False, min_units_per_coef: float = 0.0, level: float = 0.95) -> StaggeredResult:
     r"""Callaway-Sant'Anna group-time average treatment effects :math:`ATT(g, t)`.
 
     Parameters
@@ -279,6 +280,9 @@ def att_gt(data: pd.DataFrame, *, unit: str, time: str, outcome: str, group: str
     cluster_adjust : bool
         Multiply the clustered variance by :math:`G/(G-1)` and use :math:`t_{G-1}` intervals (``did``
         does neither).
+    min_units_per_coef : float
+        A cell is estimated only if each arm has this many units per regression coefficient
+        (:func:`~credit_recovery.estimation.drdid.did_panel_2x2`; 0, the default, as ``did``).
     level : float
 
     Returns
@@ -308,7 +312,8 @@ def att_gt(data: pd.DataFrame, *, unit: str, time: str, outcome: str, group: str
     wide = wide.reindex(columns=periods)
     G, S = u["_g"].to_numpy(), u["_stratum"].to_numpy()
     X = u[covariates].to_numpy(float) if covariates else None
-    rows, psis, treated_in, in_cell = _cells(wide, G, S, X, periods, control_group, base_period, est_method)
+    rows, psis, treated_in, in_cell = _cells(wide, G, S, X, periods, control_group, base_period, est_method,
+                                               min_units_per_coef)
     if not rows:
         raise ValueError("no group-time cell: no treated group has a period before its treatment")
     res = StaggeredResult(
