@@ -190,3 +190,19 @@ def test_argument_and_input_checks(mpdta):
     # never treated coded as inf works as 0
     inf = _fit(mpdta.assign(**{"first.treat": mpdta["first.treat"].replace(0, np.inf)}))
     np.testing.assert_allclose(inf.attgt["att"], _fit(mpdta).attgt["att"])
+
+
+def test_cells_below_the_minimum_size_are_left_out_of_the_aggregations(mpdta):
+    # groups 2004 (20 counties), 2006 (40), 2007 (131), never treated 309: with lpop 2 coefficients,
+    # 15 per coefficient leaves group 2004 (20 < 30) out
+    full = _fit(mpdta, covariates=["lpop"])
+    small = _fit(mpdta, covariates=["lpop"], min_units_per_coef=15)
+    skipped = small.attgt["att"].isna()
+    assert set(small.attgt.loc[skipped, "group"]) == {2004} and small.attgt.loc[skipped, "note"].str.contains(
+        "regression coefficients").all()
+    keep = small.attgt["group"] != 2004
+    np.testing.assert_allclose(small.attgt.loc[keep, "att"], full.attgt.loc[keep, "att"])
+    dyn = small.aggregate("dynamic").set_index("term")
+    a = small.attgt[(small.attgt["event_time"] == 0) & keep]
+    assert dyn.loc[0, "att"] == pytest.approx(np.average(a["att"], weights=a["n_treated"]), rel=1e-12)
+    assert 3 not in dyn.index  # only group 2004 reaches event time 3
