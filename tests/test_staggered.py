@@ -185,6 +185,8 @@ def test_argument_and_input_checks(mpdta):
         _fit(mpdta, est_method="ipw")
     with pytest.raises(ValueError, match="vary within a unit"):
         _fit(mpdta.assign(x=np.arange(len(mpdta))), covariates=["x"])
+    with pytest.raises(ValueError, match="more than one row"):
+        _fit(pd.concat([mpdta, mpdta.head(1)]))
     with pytest.raises(ValueError, match="aggregation"):
         _fit(mpdta).aggregate("calendar")
     # never treated coded as inf works as 0

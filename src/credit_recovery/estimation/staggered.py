@@ -304,6 +304,8 @@ def att_gt(data: pd.DataFrame, *, unit: str, time: str, outcome: str, group: str
     if est_method not in EST_METHODS:
         raise ValueError(f"est_method {est_method!r} is not allowed; allowed values are {list(EST_METHODS)}")
     covariates = list(covariates)
+    if data.duplicated([unit, time]).any():
+        raise ValueError(f"more than one row per {unit} and {time}")
     u = _unit_table(data, unit, time, group, covariates, cluster, stratum)
     d = data[data[unit].isin(u.index)]
     wide = d.pivot_table(index=unit, columns=time, values=outcome, aggfunc="first", dropna=False)
