@@ -29,14 +29,15 @@ def test_designed_estimators_hold_in_the_default_district_and_the_naive_one_neve
 
 @pytest.mark.parametrize("knob, overlay, broken, intact", [
     ("unobserved_confounding", {"unobserved_confounding": 1.0}, ["matched_fe", "ipw3"], ["online"]),
-    ("recovery_year_confounding", {"unobserved_confounding": 1.0}, ["panel"], ["online"]),
+    ("recovery_year_confounding", {"unobserved_confounding": 1.0}, ["panel", "panel_cs"], ["online"]),
     ("mentor_selection", {"mentor_selection": 1.0}, ["online", "ipw3"], ["matched_fe", "panel"]),
     ("differential_attrition", {"attrition": {"base": 0.05, "online_extra": 0.1}},
-     ["matched_fe", "panel", "online"], []),
-    ("school_year_shocks", {"school_shocks": {"school_sd": 0.2, "school_year_sd": 0.1}}, ["ipw3"],
+     ["matched_fe", "panel", "panel_cs", "online"], []),
+    ("school_year_shocks", {"school_shocks": {"school_sd": 0.2, "school_year_sd": 0.1}}, ["ipw3", "panel_cs"],
      ["matched_fe", "panel", "online"]),
+    # Callaway-Sant'Anna averages unit effects with the estimand's own weights: heterogeneity is no threat
     ("effect_heterogeneity", {"effect_heterogeneity": {"ocr_math": {"math_pre": 0.1}}}, ["matched_fe", "panel"],
-     ["matched"]),
+     ["matched", "panel_cs"]),
 ])
 def test_a_knob_that_breaks_an_assumption_flips_assumptions_hold(knob, overlay, broken, intact):
     sim = {**defaults("simulation"), **overlay}
@@ -58,6 +59,8 @@ def test_per_estimand_knobs_count_only_for_their_estimand():
     conf = {**defaults("simulation"), "unobserved_confounding": 1.0}
     assert not assumptions_hold("panel", conf, "ocr_credits") and not assumptions_hold("panel", conf, "ocr_gpa")
     assert assumptions_hold("panel", conf, "ocr_math") and assumptions_hold("panel_es", conf, "ocr_reading")
+    assert assumptions_hold("panel_cs", conf, "ocr_math") and not assumptions_hold("panel_cs", conf, "ocr_gpa")
+    assert assumptions_hold("panel_cs", sim, "ocr_reading")  # effect dynamics: the recovery year is unaffected
     zero = {**defaults("simulation"), "effect_heterogeneity": {"ocr_math": {"math_pre": 0.0}}}
     assert assumptions_hold("matched_fe", zero)
 

@@ -50,6 +50,8 @@ _EXPORTS: dict[str, str] = {
     # fixed-effects models, effect sizes, multiple testing
     "fit_fixed_effects": "estimation.fixed_effects",
     "FixedEffectsResult": "estimation.fixed_effects",
+    "att_gt": "estimation.staggered",
+    "StaggeredResult": "estimation.staggered",
     "hedges_g": "estimation.effect_sizes",
     "improvement_index": "estimation.effect_sizes",
     "cox_index": "estimation.effect_sizes",

@@ -1,4 +1,4 @@
-"""Rule models_panel: student fixed-effects panel and event study."""
+"""Rule models_panel: student fixed-effects panel, event study and same-cohort Callaway-Sant'Anna estimates."""
 import pandas as pd
 
 from credit_recovery.specs.drivers import run_panel_models

@@ -5,7 +5,8 @@
   adjustment (:func:`matched_estimates`) and the matched school-by-year FE
   specification (:mod:`credit_recovery.specs.matched`);
 * :func:`run_panel_models` (rule ``models_panel``): the student fixed-effects
-  panel and event study (:mod:`credit_recovery.specs.panel`);
+  panel and event study (:mod:`credit_recovery.specs.panel`) and the same-cohort
+  Callaway-Sant'Anna event-time estimates (:mod:`credit_recovery.specs.staggered`);
 * :func:`run_mentor_models` (rule ``models_mentor``): mentor support
   (:mod:`credit_recovery.specs.mentor`) and the three-way IPW comparison
   (:mod:`credit_recovery.specs.ipw`).
@@ -25,12 +26,13 @@ from statsmodels.tools.tools import add_constant
 
 from credit_recovery.estimation.att import RankDeficientError, estimate_att
 from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
-from credit_recovery.specs.estimands import OCR_ESTIMANDS, SAMPLE_COLUMNS
+from credit_recovery.specs.estimands import OCR_ESTIMANDS, SAMPLE_COLUMNS, stack_samples
 from credit_recovery.specs.ipw import three_way_ipw_estimates
 from credit_recovery.specs.matched import matched_fe_estimates
 from credit_recovery.specs.mentor import course_test_stats, mentor_estimates
 from credit_recovery.specs.options import resolve_model_options
 from credit_recovery.specs.panel import build_panel, panel_estimates
+from credit_recovery.specs.staggered import staggered_estimates
 
 __all__ = ["treated_dropped_share", "modelled_outcomes", "numeric_covariates", "naive_estimates", "estimate_samples", "matched_estimates", "run_models", "run_panel_models",
            "run_mentor_models"]
@@ -177,10 +179,14 @@ def treated_dropped_share(cohort: pd.DataFrame, matched: pd.DataFrame, treatment
 
 def run_panel_models(student_years: pd.DataFrame, course_records: pd.DataFrame, cohort: pd.DataFrame,
                      options: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Student fixed-effects panel and event study (:mod:`credit_recovery.specs.panel`) for the configured outcomes."""
+    """Student fixed-effects panel and event study (:mod:`credit_recovery.specs.panel`) and the same-cohort
+    Callaway-Sant'Anna estimates (:mod:`credit_recovery.specs.staggered`, sample ``panel_cs``) for the
+    configured outcomes."""
     opt = resolve_model_options(options)
     panel = build_panel(student_years, course_records, cohort)
-    return panel_estimates(panel, opt["panel_outcomes"], opt)
+    e1, s1 = panel_estimates(panel, opt["panel_outcomes"], opt)
+    e2, s2 = staggered_estimates(panel, opt["panel_outcomes"], opt)
+    return estimates_frame(pd.concat([e1, e2], ignore_index=True)), stack_samples([s1, s2])
 
 
 def run_mentor_models(cohort: pd.DataFrame, events: pd.DataFrame | None, covariates: Sequence[str],

@@ -75,6 +75,11 @@ ASSUMPTIONS: dict[str, str] = {
                                    "state it; IPW with school and year dummies does)",
     "parallel_trends": "online and classroom recoverers' untreated outcomes move in parallel (time-invariant "
                        "confounding only)",
+    "parallel_trends_within_cohort": "within a recovery-year cohort, online and classroom recoverers' untreated "
+                                     "outcomes move in parallel from the failure year on, given the failure-year "
+                                     "covariates (time-invariant confounding only)",
+    "no_anticipation": "online delivery in the recovery year does not move the failure year's outcomes (it is "
+                       "chosen after the failure)",
     "mentors_random_within_school": "supportive mentors are assigned at random within school",
     "no_differential_attrition": "outcomes are missing at the same rate for online and classroom (also leaving the "
                                  "district before the second year of cum_credits_2y)",
@@ -132,6 +137,8 @@ BROKEN_BY: dict[str, tuple[str, ...]] = {
     "constant_effects_in_regression": ("effect_heterogeneity",),
     "school_year_shocks_absorbed": ("school_year_shocks",),
     "parallel_trends": ("recovery_year_confounding",),
+    "parallel_trends_within_cohort": ("recovery_year_confounding",),
+    "no_anticipation": (),
     "mentors_random_within_school": ("mentor_selection",),
     "no_differential_attrition": ("differential_attrition",),
 }
@@ -202,6 +209,11 @@ REGISTRY: dict[str, EstimandSpec] = {s.sample: s for s in (
                  "online recoverers in the panel (ATT)", _OCR,
                  "event time 0 (the recovery year) against event time -1", "online",
                  ("parallel_trends", "constant_effects_in_regression", "no_differential_attrition"), True),
+    EstimandSpec("panel_cs", ("Callaway-Sant'Anna, same-cohort classroom comparison",),
+                 "online recoverers of the panel observed in the failure and the recovery year (ATT)",
+                 _OCR, "event time 0 (the recovery year) against event time -1 (the failure year)", "online",
+                 ("parallel_trends_within_cohort", "no_anticipation", "overlap", "school_year_shocks_absorbed",
+                  "no_differential_attrition"), True),
     EstimandSpec("online", ("mentor instructionally supportive vs not, school FE",),
                  "online takers with a supportive mentor (ATT)", _MENTOR, _NEXT_YEAR, "online_supportive",
                  ("mentors_random_within_school", "no_differential_attrition"),

@@ -58,10 +58,11 @@ def build_panel(student_years: pd.DataFrame, course_records: pd.DataFrame, cohor
         the student retook a course (online) in this year, a year before the
         cohort episode (later episodes can be consequences of the treatment,
         so they are not controlled for);
-        ``<c>_0`` and ``<c>_m1`` for ``c`` in :data:`PRE_COVARIATES`: the
-        cohort episode's failure-year covariate, centred at the cohort mean (a
-        missing value counts as the mean), times the recovery-year and the
-        failure-year indicator. Sorted by student and year.
+        ``<c>_c`` for ``c`` in :data:`PRE_COVARIATES`: the cohort episode's
+        failure-year covariate, centred at the cohort mean (a missing value
+        counts as the mean), constant within a student; ``<c>_0`` and
+        ``<c>_m1``: it times the recovery-year and the failure-year indicator.
+        Sorted by student and year.
 
     Notes
     -----
@@ -94,7 +95,7 @@ def build_panel(student_years: pd.DataFrame, course_records: pd.DataFrame, cohor
         p[f"rel_{event_suffix(t)}"] = (k == t).astype(float)
         p[f"online_{event_suffix(t)}"] = p[f"rel_{event_suffix(t)}"] * p["online"]
     for c in PRE_COVARIATES:
-        x = p.pop(f"{c}_c")
+        x = p[f"{c}_c"]
         p[f"{c}_0"], p[f"{c}_m1"] = x * p["rel_0"], x * p["rel_m1"]
     return p.sort_values(["student_id", "school_year"], kind="stable").reset_index(drop=True)
 
