@@ -31,6 +31,7 @@ SPECIFICATIONS: dict[str, tuple[str, str, str]] = {
     "Matched, school-year FE": ("online", "matched WLS, covariates, school-by-year FE", "matched_fe"),
     "Student FE": ("online_0", "student FE panel, school-by-year FE", "panel"),
     "Event study, year 0": ("online_0", "student FE event study, school-by-year FE", "panel_es"),
+    "Callaway-Sant'Anna, year 0": ("online_0", "Callaway-Sant'Anna, same-cohort classroom comparison", "panel_cs"),
     "Supportive mentor": ("supportive", "mentor instructionally supportive vs not, school FE", "online"),
     "Certified mentor": ("certified", "mentor certified in the subject vs not, school FE", "online"),
     "IPW: supportive vs little support": ("online_supportive vs online_low",
