@@ -119,3 +119,60 @@ def test_attrition_table_on_a_district_with_planted_attrition():
     assert abs(g["attrition_online"] - 35) < 5 and abs(g["attrition_classroom"] - 15) < 5
     assert g["differential_attrition"] > 12 and g["cautious"] == g["optimistic"] == "high"
     assert t.loc["credits", "overall_attrition"] == 0  # credits are always reported (data contract)
+
+
+def _spans(page):
+    import html
+    import re
+
+    out = []
+    for m in re.finditer(r'<span class="num"([^>]*)>([^<]*)</span>', page):
+        attrs = {k: html.unescape(a or b) for k, a, b in re.findall(r'(data-[a-z]+)=(?:"([^"]*)"|\'([^\']*)\')',
+                                                                     m.group(1))}
+        out.append((attrs, m.group(2)))
+    return out
+
+
+def test_attrition_sentence_tags_its_numbers_and_never_shows_a_suppressed_cell():
+    import json
+
+    from credit_recovery.reporting.narrative import attrition_sentence
+
+    n = 200
+    rng = np.random.default_rng(1)
+    cohort = pd.DataFrame({"online": np.r_[np.ones(n), np.zeros(n)].astype(int), "math": rng.normal(size=2 * n),
+                           "gpa": rng.normal(size=2 * n), "weights": 1.0})
+    cohort.loc[:59, "math"] = np.nan      # math: 30% online, 2.5% classroom missing (5: a small cell)
+    cohort.loc[n:n + 4, "math"] = np.nan
+    cohort.loc[:19, "gpa"] = np.nan       # GPA: 10% online, 6% classroom missing
+    cohort.loc[n:n + 11, "gpa"] = np.nan
+    t = attrition_table(cohort, cohort, ["math", "gpa"])
+    text = attrition_sentence(public_attrition_table(t, 10))
+    assert "GPA" in text and "math" not in text  # math has the larger differential, but a suppressed cell
+    row = t.set_index(["sample", "outcome"]).loc[("matched", "gpa")]
+    spans = _spans(text)
+    assert len(spans) == 4
+    for attrs, shown in spans:
+        assert attrs["data-source"] == "attrition" and json.loads(attrs["data-key"]) == ["matched", "gpa"]
+        assert shown.rstrip("%") == f"{row[attrs['data-field']]:.1f}"
+    assert "low attrition" in text or "high attrition" in text
+    assert attrition_sentence(public_attrition_table(t[t["sample"] == "cohort"], 10)) == ""
+    nothing_missing = t.assign(**{c: 0.0 for c in ["attrition_online", "attrition_classroom", "overall_attrition",
+                                                   "differential_attrition"]})
+    assert attrition_sentence(nothing_missing) == ""
+
+
+@pytest.mark.slow
+def test_the_pipeline_writes_the_attrition_table_and_the_appendix_shows_it(tiny_run):
+    import json
+
+    t = pd.read_csv(tiny_run / "results/matching/attrition.csv", keep_default_na=False, na_values=[""])
+    assert list(t.columns) == ATTRITION_COLUMNS and set(t["sample"]) == {"cohort", "matched"}
+    page = (tiny_run / "results/public/appendix.html").read_text()
+    assert "Missing outcomes (attrition)" in page and "optimistic_max_differential" in page
+    idx = t.set_index(["sample", "outcome"])
+    spans = [(a, s) for a, s in _spans(page) if a.get("data-source") == "attrition"]
+    assert all(a["data-key"].startswith('["matched"') for a, _ in spans)
+    for attrs, shown in spans:
+        value = float(idx.loc[tuple(json.loads(attrs["data-key"])), attrs["data-field"]])
+        assert shown.rstrip("%") == f"{value:.1f}", (attrs, shown)

@@ -22,6 +22,7 @@ from credit_recovery.reporting.numbers import estimate_num, num, transform_value
 from credit_recovery.reporting.vocabulary import COMPARISONS, USER_TYPES, Outcome, covariate_words, outcome_words
 
 __all__ = [
+    "attrition_sentence",
     "dropped_sentence",
     "balance_summary",
     "certainty_sentence",
@@ -200,6 +201,39 @@ def dropped_sentence(summary: pd.DataFrame, min_cell_size: int = 10) -> str:
     return (f"Of the {n('All')} students who recovered online, {n('Unmatched')} had no classroom student close "
             f"enough in the same school year and are left out: the matched estimates describe the other "
             f"{n('Matched')}.")
+
+
+def attrition_sentence(table: pd.DataFrame) -> str:
+    """How many matched students lack an outcome, by arm, for the outcome with the largest differential attrition.
+
+    ``table`` is the public attrition table (:func:`credit_recovery.design.attrition.public_attrition_table` of
+    ``results/matching/attrition.csv``): suppressed cells hold a marker and are never shown; the sentence
+    names the outcome whose matched-sample rates and differential are all visible and whose differential is
+    largest, among those with any missing value. Numbers are tagged with source ``attrition``, key
+    ``[sample, outcome]`` and their column. Empty when no such row exists.
+    """
+    fields = ["attrition_online", "attrition_classroom", "overall_attrition", "differential_attrition"]
+    m = table[table["sample"].astype(str) == "matched"].copy()
+    for f in fields:
+        m[f] = pd.to_numeric(m[f], errors="coerce")
+    m = m.dropna(subset=fields)
+    m = m[m["overall_attrition"] > 0]
+    if m.empty:
+        return ""
+    r = m.loc[m["differential_attrition"].idxmax()]
+    key = ["matched", str(r["outcome"])]
+
+    def pct(field: str, suffix: str = "%") -> str:
+        return num(float(r[field]), source="attrition", key=key, field=field, digits=1, suffix=suffix)
+
+    words = outcome_words(str(r["outcome"])).label.lower().replace("gpa", "GPA")
+    level = {"low": "low", "high": "high"}.get(str(r["cautious"]), "")
+    verdict = (f": {level} attrition by the What Works Clearinghouse's cautious boundary, a standard written for "
+               "randomized trials and reported here as a description") if level else ""
+    return (f"In the matched sample, the next-year {html.escape(words)} is missing for {pct('attrition_online')} of "
+            f"online and {pct('attrition_classroom')} of classroom students (weighted as in the estimates; "
+            f"{pct('overall_attrition')} overall, a difference of {pct('differential_attrition', '')} percentage "
+            f"points{verdict}).")
 
 
 def type_shares(types: pd.DataFrame, min_cell_size: int = 10) -> pd.DataFrame:
