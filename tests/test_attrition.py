@@ -156,7 +156,9 @@ def test_attrition_sentence_tags_its_numbers_and_never_shows_a_suppressed_cell()
         assert attrs["data-source"] == "attrition" and json.loads(attrs["data-key"]) == ["matched", "gpa"]
         assert shown.rstrip("%") == f"{row[attrs['data-field']]:.1f}"
     assert "low attrition" in text or "high attrition" in text
-    assert attrition_sentence(public_attrition_table(t[t["sample"] == "cohort"], 10)) == ""
+    cohort_only = attrition_sentence(public_attrition_table(t[t["sample"] == "cohort"], 10))
+    assert cohort_only.startswith("In the analytic cohort")
+    assert {tuple(json.loads(a["data-key"])) for a, _ in _spans(cohort_only)} == {("cohort", "gpa")}
     nothing_missing = t.assign(**{c: 0.0 for c in ["attrition_online", "attrition_classroom", "overall_attrition",
                                                    "differential_attrition"]})
     assert attrition_sentence(nothing_missing) == ""
@@ -172,7 +174,7 @@ def test_the_pipeline_writes_the_attrition_table_and_the_appendix_shows_it(tiny_
     assert "Missing outcomes (attrition)" in page and "optimistic_max_differential" in page
     idx = t.set_index(["sample", "outcome"])
     spans = [(a, s) for a, s in _spans(page) if a.get("data-source") == "attrition"]
-    assert all(a["data-key"].startswith('["matched"') for a, _ in spans)
+    assert all(json.loads(a["data-key"])[0] in ("matched", "cohort") for a, _ in spans)
     for attrs, shown in spans:
         value = float(idx.loc[tuple(json.loads(attrs["data-key"])), attrs["data-field"]])
         assert shown.rstrip("%") == f"{value:.1f}", (attrs, shown)

@@ -204,24 +204,28 @@ def dropped_sentence(summary: pd.DataFrame, min_cell_size: int = 10) -> str:
 
 
 def attrition_sentence(table: pd.DataFrame) -> str:
-    """How many matched students lack an outcome, by arm, for the outcome with the largest differential attrition.
+    """How many students lack an outcome, by arm, for the outcome with the largest differential attrition.
 
     ``table`` is the public attrition table (:func:`credit_recovery.design.attrition.public_attrition_table` of
-    ``results/matching/attrition.csv``): suppressed cells hold a marker and are never shown; the sentence
-    names the outcome whose matched-sample rates and differential are all visible and whose differential is
-    largest, among those with any missing value. Numbers are tagged with source ``attrition``, key
-    ``[sample, outcome]`` and their column. Empty when no such row exists.
+    ``results/matching/attrition.csv``): suppressed cells hold a marker and are never shown. The sentence
+    is about the matched sample, or the analytic cohort when no matched row is visible: the outcome whose
+    rates and differential are all visible, with some missing value, and the largest differential.
+    Numbers are tagged with source ``attrition``, key ``[sample, outcome]`` and their column. Empty when
+    no such row exists.
     """
     fields = ["attrition_online", "attrition_classroom", "overall_attrition", "differential_attrition"]
-    m = table[table["sample"].astype(str) == "matched"].copy()
-    for f in fields:
-        m[f] = pd.to_numeric(m[f], errors="coerce")
-    m = m.dropna(subset=fields)
-    m = m[m["overall_attrition"] > 0]
-    if m.empty:
+    for sample in ("matched", "cohort"):
+        m = table[table["sample"].astype(str) == sample].copy()
+        for f in fields:
+            m[f] = pd.to_numeric(m[f], errors="coerce")
+        m = m.dropna(subset=fields)
+        m = m[m["overall_attrition"] > 0]
+        if not m.empty:
+            break
+    else:
         return ""
     r = m.loc[m["differential_attrition"].idxmax()]
-    key = ["matched", str(r["outcome"])]
+    key = [sample, str(r["outcome"])]
 
     def pct(field: str, suffix: str = "%") -> str:
         return num(float(r[field]), source="attrition", key=key, field=field, digits=1, suffix=suffix)
@@ -230,10 +234,11 @@ def attrition_sentence(table: pd.DataFrame) -> str:
     level = {"low": "low", "high": "high"}.get(str(r["cautious"]), "")
     verdict = (f": {level} attrition by the What Works Clearinghouse's cautious boundary, a standard written for "
                "randomized trials and reported here as a description") if level else ""
-    return (f"In the matched sample, the next-year {html.escape(words)} is missing for {pct('attrition_online')} of "
-            f"online and {pct('attrition_classroom')} of classroom students (weighted as in the estimates; "
-            f"{pct('overall_attrition')} overall, a difference of {pct('differential_attrition', '')} percentage "
-            f"points{verdict}).")
+    where, how = (("the matched sample", "weighted as in the estimates; ") if sample == "matched"
+                  else ("the analytic cohort", ""))
+    return (f"In {where}, the next-year {html.escape(words)} is missing for {pct('attrition_online')} of online "
+            f"and {pct('attrition_classroom')} of classroom students ({how}{pct('overall_attrition')} overall, a "
+            f"difference of {pct('differential_attrition', '')} percentage points{verdict}).")
 
 
 def type_shares(types: pd.DataFrame, min_cell_size: int = 10) -> pd.DataFrame:
