@@ -31,8 +31,10 @@ def test_designed_estimators_hold_in_the_default_district_and_the_naive_one_neve
     ("unobserved_confounding", {"unobserved_confounding": 1.0}, ["matched_fe", "ipw3"], ["online"]),
     ("recovery_year_confounding", {"unobserved_confounding": 1.0}, ["panel", "panel_cs"], ["online"]),
     ("mentor_selection", {"mentor_selection": 1.0}, ["online", "ipw3"], ["matched_fe", "panel"]),
-    ("differential_attrition", {"attrition": {"base": 0.05, "online_extra": 0.1}},
-     ["matched_fe", "panel", "panel_cs", "online"], []),
+    ("covariate_attrition", {"attrition": {"base": 0.05, "online_extra": 0.1, "online_slope": 1.0}},
+     ["matched_fe", "matched", "panel", "panel_cs", "online"], ["matched_rw"]),
+    ("attrition_on_proxy", {"attrition": {"base": 0.05, "covariate": "gpa_pre", "slope": 1.0}},
+     ["matched_rw"], []),
     ("school_year_shocks", {"school_shocks": {"school_sd": 0.2, "school_year_sd": 0.1}}, ["ipw3", "panel_cs"],
      ["matched_fe", "panel", "online"]),
     # Callaway-Sant'Anna averages unit effects with the estimand's own weights: heterogeneity is no threat
@@ -46,6 +48,17 @@ def test_a_knob_that_breaks_an_assumption_flips_assumptions_hold(knob, overlay, 
         assert knob in broken_knobs(s, sim)
     for s in intact:
         assert assumptions_hold(s, sim), s
+
+
+def test_attrition_at_random_within_arm_breaks_nothing_and_covariate_attrition_needs_a_rate():
+    """Differential rates alone (missing completely at random within each arm) leave complete case valid; a
+    covariate slope without any attrition is no attrition."""
+    for attrition in ({"base": 0.05, "online_extra": 0.3}, {"base": 0.0, "online_extra": 0.0, "online_slope": 2.0}):
+        sim = {**defaults("simulation"), "attrition": attrition}
+        for sample in ("matched_fe", "matched_rw", "panel", "online"):
+            assert assumptions_hold(sample, sim), (sample, attrition)
+    exact = {**defaults("simulation"), "attrition": {"base": 0.1, "covariate": "absence_rate_pre", "slope": -1.0}}
+    assert assumptions_hold("matched_rw", exact) and not assumptions_hold("matched_fe", exact)
 
 
 def test_per_estimand_knobs_count_only_for_their_estimand():

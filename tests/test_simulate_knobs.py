@@ -50,7 +50,8 @@ def test_knobs_off_explicitly_equal_knobs_absent():
 
 def test_nested_settings_merge_key_by_key_and_reject_unknown_nested_keys():
     s = resolve_settings({"attrition": {"base": 0.1}, "effect_heterogeneity": {"ocr_math": {"frl": 0.1}}})
-    assert s["attrition"] == {"base": 0.1, "online_extra": 0.0}
+    assert s["attrition"] == {"base": 0.1, "online_extra": 0.0, "covariate": "absence_rate_pre", "slope": 0.0,
+                              "online_slope": 0.0}
     assert s["effect_heterogeneity"]["ocr_math"]["frl"] == 0.1
     assert s["effect_heterogeneity"]["ocr_math"]["math_pre"] == 0.0
     with pytest.raises(ValueError, match=r"attrition\.bse.*allowed"):
@@ -117,6 +118,35 @@ def test_attrition_leaves_the_units_and_their_effects_alone(attrition_pair):
     tb = {t["estimand_id"]: t["value"] for t in lossy.truth}
     assert tb["ocr_math"] == pytest.approx(ta["ocr_math"], abs=0.005)
     assert tb["ocr_credits"] == ta["ocr_credits"]
+
+
+def test_attrition_on_a_covariate_is_missing_at_random_given_it_and_the_arm():
+    """With ``online_slope`` the online takers' chance of a missing outcome rises with their failure-year absence
+    rate (and stays at ``p0`` on average over the covariate's middle); the classroom arm's does not depend on it."""
+    cfg = {"scale": "small", "seed": 21}
+    lossy = simulate_district({**cfg, "attrition": {"base": 0.15, "online_extra": 0.2, "covariate": "absence_rate_pre",
+                                                    "online_slope": 1.5}})
+    plain_lost = _cohort(simulate_district({**cfg, "attrition": {"base": 0.15, "online_extra": 0.2}}))["gpa"].isna()
+    c = _cohort(lossy)
+    third = c.groupby("school_year")["absence_rate_pre"].rank(pct=True)  # the knob standardizes within year
+    low, high = third <= 1 / 3, third > 2 / 3
+    miss = c["gpa"].isna()
+    on, cl = c["online"] == 1, c["online"] == 0
+    assert miss[on & high].mean() - miss[on & low].mean() > 0.3, (miss[on & high].mean(), miss[on & low].mean())
+    assert abs(miss[cl & high].mean() - miss[cl & low].mean()) < 0.08
+    assert abs(miss[cl].mean() - 0.15) < 0.04  # the classroom rate is base, as without the slope
+    assert not miss.equals(plain_lost)  # the slope changes who is lost (same uniforms, other probabilities)
+
+
+def test_attrition_probability_is_p0_at_the_mean_and_logistic_in_the_covariate():
+    from credit_recovery.synthetic.knobs import attrition_probability
+
+    p0 = np.array([0.0, 0.15, 0.35, 1.0])
+    np.testing.assert_allclose(attrition_probability(p0, np.full(4, 2.0), np.zeros(4)), p0)
+    x = np.array([1.0, 1.0, -1.0, 1.0])
+    got = attrition_probability(p0, np.full(4, 2.0), x)
+    want = [0.0, 1 / (1 + (0.85 / 0.15) * np.exp(-2.0)), 1 / (1 + (0.65 / 0.35) * np.exp(2.0)), 1.0]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
 # ---- 3. school shocks ------------------------------------------------------------------------------

@@ -61,3 +61,20 @@ rule balance:
         "results/logs/balance.log",
     script:
         "../scripts/balance.py"
+
+
+rule attrition:
+    input:
+        cohort="results/cohort/cohort.parquet",
+        matched="results/matching/matched.parquet",
+        code=PACKAGE_STAMP,
+    output:
+        table="results/matching/attrition.csv",
+    params:
+        outcomes=config["models"]["outcomes"],
+    conda:
+        "../../environment.yml"
+    log:
+        "results/logs/attrition.log",
+    script:
+        "../scripts/attrition.py"

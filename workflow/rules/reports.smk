@@ -58,6 +58,7 @@ rule appendix:
         balance="results/matching/balance.csv",
         data="results/data",
         truth=truth_comparison_inputs,
+        attrition="results/matching/attrition.csv",
         stage_files=stage_public_files,
         validity=validity_matrix_files,
         code=PACKAGE_STAMP,

@@ -22,6 +22,7 @@ from credit_recovery.reporting.numbers import estimate_num, num, transform_value
 from credit_recovery.reporting.vocabulary import COMPARISONS, USER_TYPES, Outcome, covariate_words, outcome_words
 
 __all__ = [
+    "attrition_sentence",
     "dropped_sentence",
     "balance_summary",
     "certainty_sentence",
@@ -200,6 +201,44 @@ def dropped_sentence(summary: pd.DataFrame, min_cell_size: int = 10) -> str:
     return (f"Of the {n('All')} students who recovered online, {n('Unmatched')} had no classroom student close "
             f"enough in the same school year and are left out: the matched estimates describe the other "
             f"{n('Matched')}.")
+
+
+def attrition_sentence(table: pd.DataFrame) -> str:
+    """How many students lack an outcome, by arm, for the outcome with the largest differential attrition.
+
+    ``table`` is the public attrition table (:func:`credit_recovery.design.attrition.public_attrition_table` of
+    ``results/matching/attrition.csv``): suppressed cells hold a marker and are never shown. The sentence
+    is about the matched sample, or the analytic cohort when no matched row is visible: the outcome whose
+    rates and differential are all visible, with some missing value, and the largest differential.
+    Numbers are tagged with source ``attrition``, key ``[sample, outcome]`` and their column. Empty when
+    no such row exists.
+    """
+    fields = ["attrition_online", "attrition_classroom", "overall_attrition", "differential_attrition"]
+    for sample in ("matched", "cohort"):
+        m = table[table["sample"].astype(str) == sample].copy()
+        for f in fields:
+            m[f] = pd.to_numeric(m[f], errors="coerce")
+        m = m.dropna(subset=fields)
+        m = m[m["overall_attrition"] > 0]
+        if not m.empty:
+            break
+    else:
+        return ""
+    r = m.loc[m["differential_attrition"].idxmax()]
+    key = [sample, str(r["outcome"])]
+
+    def pct(field: str, suffix: str = "%") -> str:
+        return num(float(r[field]), source="attrition", key=key, field=field, digits=1, suffix=suffix)
+
+    words = outcome_words(str(r["outcome"])).label.lower().replace("gpa", "GPA")
+    level = {"low": "low", "high": "high"}.get(str(r["cautious"]), "")
+    verdict = (f": {level} attrition by the What Works Clearinghouse's cautious boundary, a standard written for "
+               "randomized trials and reported here as a description") if level else ""
+    where, how = (("the matched sample", "weighted as in the estimates; ") if sample == "matched"
+                  else ("the analytic cohort", ""))
+    return (f"In {where}, the next-year {html.escape(words)} is missing for {pct('attrition_online')} of online "
+            f"and {pct('attrition_classroom')} of classroom students ({how}{pct('overall_attrition')} overall, a "
+            f"difference of {pct('differential_attrition', '')} percentage points{verdict}).")
 
 
 def type_shares(types: pd.DataFrame, min_cell_size: int = 10) -> pd.DataFrame:

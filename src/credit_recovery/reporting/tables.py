@@ -29,6 +29,8 @@ SPECIFICATIONS: dict[str, tuple[str, str, str]] = {
     "Matched": ("online", "nearest-neighbour matching, WLS", "matched"),
     "Matched + covariates": ("online", "nearest-neighbour matching, WLS g-computation", "matched"),
     "Matched, school-year FE": ("online", "matched WLS, covariates, school-by-year FE", "matched_fe"),
+    "Matched, response-weighted": ("online", "matched WLS, covariates, school-by-year FE, response-weighted",
+                                   "matched_rw"),
     "Student FE": ("online_0", "student FE panel, school-by-year FE", "panel"),
     "Event study, year 0": ("online_0", "student FE event study, school-by-year FE", "panel_es"),
     "Callaway-Sant'Anna, year 0": ("online_0", "Callaway-Sant'Anna, same-cohort classroom comparison", "panel_cs"),

@@ -3,7 +3,7 @@
 * :func:`run_models` (rule ``models``): the naive comparison
   (:func:`naive_estimates`), the matched ATT without and with covariate
   adjustment (:func:`matched_estimates`) and the matched school-by-year FE
-  specification (:mod:`credit_recovery.specs.matched`);
+  specification, complete-case and response-weighted (:mod:`credit_recovery.specs.matched`);
 * :func:`run_panel_models` (rule ``models_panel``): the student fixed-effects
   panel and event study (:mod:`credit_recovery.specs.panel`) and the same-cohort
   Callaway-Sant'Anna event-time estimates (:mod:`credit_recovery.specs.staggered`);
@@ -148,8 +148,10 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
     -------
     (estimates, samples)
         Naive (sample ``cohort``), matched ATT without and with covariates
-        (``matched``) and, with ``options``, matched FE (``matched_fe``); the matched rows carry
-        :func:`treated_dropped_share` in ``share_treated_dropped``.
+        (``matched``) and, with ``options``, matched FE (``matched_fe``, complete
+        case) and the same response-weighted (``matched_rw``: the response model
+        on the FE specification's covariates, :mod:`credit_recovery.design.response`); the matched
+        rows carry :func:`treated_dropped_share` in ``share_treated_dropped``.
     """
     if options is not None:
         extra = [c for c in resolve_model_options(options)["adjust_for"] if c in matched.columns]
@@ -159,9 +161,11 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
     est = [naive_estimates(cohort, outcomes), matched_estimates(matched, outcomes, covariates, replace=replace)]
     samples = [estimate_samples(cohort, outcomes, "cohort"), estimate_samples(matched, outcomes, "matched")]
     if options is not None:
-        e, s = matched_fe_estimates(matched, outcomes, design_covariates or covariates, options)
-        est.append(e)
-        samples.append(s)
+        fe_covariates = design_covariates or covariates
+        for response in (None, fe_covariates):  # complete case, then response-weighted (matched_rw)
+            e, s = matched_fe_estimates(matched, outcomes, fe_covariates, options, response_covariates=response)
+            est.append(e)
+            samples.append(s)
     out = estimates_frame(pd.concat(est, ignore_index=True))
     out.loc[out["sample"] != "cohort", "share_treated_dropped"] = treated_dropped_share(cohort, matched)
     return out, pd.concat(samples, ignore_index=True)

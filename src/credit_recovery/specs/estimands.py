@@ -19,9 +19,9 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["OCR_ESTIMANDS", "DERIVED_FROM", "MENTOR_ESTIMANDS", "BOT_ESTIMANDS", "SAMPLE_COLUMNS", "units_frame", "stack_samples", "ASSUMPTIONS",
-           "KNOBS", "BROKEN_BY", "EstimandSpec", "REGISTRY", "estimand_spec", "broken_knobs", "assumptions_hold",
-           "truth_mask"]
+__all__ = ["OCR_ESTIMANDS", "DERIVED_FROM", "MENTOR_ESTIMANDS", "BOT_ESTIMANDS", "SAMPLE_COLUMNS", "units_frame",
+           "stack_samples", "ASSUMPTIONS", "KNOBS", "BROKEN_BY", "EXACT_ATTRITION_COVARIATES", "EstimandSpec",
+           "REGISTRY", "estimand_spec", "broken_knobs", "assumptions_hold", "truth_mask"]
 
 #: Outcome -> estimand id of online vs classroom recovery (the longer-run outcomes last).
 OCR_ESTIMANDS = {o: f"ocr_{o}" for o in ("math", "reading", "credits", "gpa", "credit_recovered", "cum_credits_2y",
@@ -81,8 +81,12 @@ ASSUMPTIONS: dict[str, str] = {
     "no_anticipation": "online delivery in the recovery year does not move the failure year's outcomes (it is "
                        "chosen after the failure)",
     "mentors_random_within_school": "supportive mentors are assigned at random within school",
-    "no_differential_attrition": "outcomes are missing at the same rate for online and classroom (also leaving the "
-                                 "district before the second year of cum_credits_2y)",
+    "no_differential_attrition": "outcomes are missing completely at random within each arm (complete-case "
+                                 "analysis; also leaving the district before the second year of cum_credits_2y): "
+                                 "whether a unit's outcome is missing is unrelated to its covariates and potential "
+                                 "outcomes; the rates may differ between the arms",
+    "outcomes_missing_at_random": "next-year outcomes are missing at random given the response model's pre-treatment "
+                                  "covariates and the arm (response weighting; docs/attrition.md)",
 }
 
 
@@ -99,6 +103,16 @@ def _slopes(settings: Mapping[str, Any], estimand_id: str | None) -> bool:
     het = settings.get("effect_heterogeneity") or {}
     ids = _own(estimand_id) if estimand_id else list(het)
     return any(float(v) != 0 for e in ids for v in (het.get(e) or {}).values())
+
+
+#: Attrition covariates (``simulation.attrition.covariate``) that the cohort holds exactly as the generator uses them.
+EXACT_ATTRITION_COVARIATES = ("absence_rate_pre", "ell", "sped", "frl", "subject_math")
+
+
+def _covariate_attrition(settings: Mapping[str, Any]) -> bool:
+    a = settings.get("attrition") or {}
+    rate = _positive(a.get("base")) or _positive(a.get("online_extra"))
+    return rate and any(float(a.get(k) or 0) != 0 for k in ("slope", "online_slope"))
 
 
 def _dynamics(settings: Mapping[str, Any], estimand_id: str | None) -> bool:
@@ -125,8 +139,15 @@ KNOBS: dict[str, tuple[str, Callable[[Mapping[str, Any], str | None], bool]]] = 
     "school_year_shocks": ("simulation.school_shocks.school_year_sd > 0",
                            lambda s, e: _positive((s.get("school_shocks") or {}).get("school_year_sd"))),
     "mentor_selection": ("simulation.mentor_selection > 0", lambda s, e: _positive(s.get("mentor_selection"))),
-    "differential_attrition": ("simulation.attrition.online_extra > 0",
-                               lambda s, e: _positive((s.get("attrition") or {}).get("online_extra"))),
+    "covariate_attrition": ("simulation.attrition.slope or online_slope is non-zero (and some attrition is on): "
+                            "whether an outcome is missing depends on a pre-treatment covariate, so an arm's "
+                            "respondents are not a random subset of it (differential rates alone, online_extra, "
+                            "break nothing)", lambda s, e: _covariate_attrition(s)),
+    "attrition_on_proxy": ("covariate attrition on a covariate the cohort holds only a proxy of (the generator's "
+                           "latent scores, unrounded GPA and credits, the recovery year's grade): missing at random "
+                           "given the observed covariates only approximately",
+                           lambda s, e: _covariate_attrition(s) and (s.get("attrition") or {}).get(
+                               "covariate", "absence_rate_pre") not in EXACT_ATTRITION_COVARIATES),
 }
 
 #: Assumption id -> the knobs that break it.
@@ -140,7 +161,8 @@ BROKEN_BY: dict[str, tuple[str, ...]] = {
     "parallel_trends_within_cohort": ("recovery_year_confounding",),
     "no_anticipation": (),
     "mentors_random_within_school": ("mentor_selection",),
-    "no_differential_attrition": ("differential_attrition",),
+    "no_differential_attrition": ("covariate_attrition",),
+    "outcomes_missing_at_random": ("attrition_on_proxy",),
 }
 
 
@@ -202,6 +224,10 @@ REGISTRY: dict[str, EstimandSpec] = {s.sample: s for s in (
                  _OCR, _NEXT_YEAR, "online",
                  ("selection_on_observables", "overlap", "constant_effects_in_regression",
                   "no_differential_attrition"), True),
+    EstimandSpec("matched_rw", ("matched WLS, covariates, school-by-year FE, response-weighted",),
+                 "matched online recoverers (ATT), with or without an observed outcome", _OCR, _NEXT_YEAR, "online",
+                 ("selection_on_observables", "overlap", "constant_effects_in_regression",
+                  "outcomes_missing_at_random"), True),
     EstimandSpec("panel", ("student FE panel, school-by-year FE",), "online recoverers in the panel (ATT)", _OCR,
                  "the recovery year", "online",
                  ("parallel_trends", "constant_effects_in_regression", "no_differential_attrition"), True),

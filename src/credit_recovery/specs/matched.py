@@ -1,10 +1,12 @@
-r"""Online vs classroom recovery on the matched sample with school-by-year fixed effects (``matched_fe``)."""
+r"""Online vs classroom recovery on the matched sample with school-by-year fixed effects (``matched_fe``), and the
+same model response-weighted for outcomes missing at random given the covariates (``matched_rw``)."""
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from credit_recovery.design.response import response_weights
 from credit_recovery.estimation.fixed_effects import fit_fixed_effects
 from credit_recovery.shared.estimate_schema import estimates_frame
 from credit_recovery.specs.coding import covariate_design
@@ -16,7 +18,8 @@ __all__ = ["matched_fe_estimates"]
 
 def matched_fe_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covariates: Sequence[str],
                          options: Mapping[str, Any] | None = None, *,
-                         weights: str = "weights") -> tuple[pd.DataFrame, pd.DataFrame]:
+                         weights: str = "weights",
+                         response_covariates: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     r"""Online vs classroom recovery on the matched sample with school-by-year fixed effects.
 
     Parameters
@@ -29,13 +32,25 @@ def matched_fe_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covaria
         Baseline covariates (categoricals become dummies; ``school_id`` and
         ``school_year`` are absorbed by the fixed effects).
     options : mapping, optional
-        ``models`` config section (cluster, cov_type, bootstrap settings).
+        ``models`` config section (cluster, cov_type, bootstrap settings,
+        ``response_trim``).
+    weights : str
+        The match-weight column.
+    response_covariates : sequence of str, optional
+        Given: the response-weighted variant (sample ``matched_rw``): each
+        outcome's weights are the match weights times the stabilized inverse
+        probability that the outcome is observed, from a logistic model of
+        response on these pre-treatment covariates in each arm
+        (:func:`credit_recovery.design.response.response_weights`).
 
     Returns
     -------
     (estimates, samples)
         One row per outcome (estimand ``ATT``, ``estimand_id`` ``ocr_<outcome>``,
-        sample ``matched_fe``) and its units.
+        sample ``matched_fe``, or ``matched_rw``) and its units: the rows the
+        fit used; for ``matched_rw`` also the matched units whose outcome is
+        missing, in the school-year cells of the fit (its estimand is the ATT
+        over all of them, respondents or not).
 
     Notes
     -----
@@ -51,18 +66,36 @@ def matched_fe_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covaria
     headline is the wild cluster bootstrap (WCR, Webb weights) because one
     district has about ten high schools; ``cr2`` is the Bell-McCaffrey
     alternative (on the weighted model).
+
+    Response-weighted (``matched_rw``): the same fit with weights
+    :math:`w_i a_i`, :math:`a_i = R_i \bar r_{d(i)} / \hat\pi_i`. Complete-case
+    ``matched_fe`` needs the respondents of each arm to be like its
+    nonrespondents (missing completely at random within arm); ``matched_rw``
+    needs the outcome to be missing at random given the response covariates
+    and the arm, and a correct response model.
     """
     opt = resolve_model_options(options)
     design, names = covariate_design(matched, covariates, absorbed=("school_id", "school_year"))
     kw = fe_options(opt)
+    rw = response_covariates is not None
+    sample = "matched_rw" if rw else "matched_fe"
+    estimator = "matched WLS, covariates, school-by-year FE" + (", response-weighted" if rw else "")
     rows, samples = [], []
     for y in outcomes:
         formula = f"{y} ~ online + {' + '.join(names)} | school_id^school_year" if names else \
             f"{y} ~ online | school_id^school_year"
-        res = fit_fixed_effects(design, formula, weights=weights, cluster=opt["cluster"], never_drop=["online"],
+        w = weights
+        if rw:
+            a = response_weights(matched, y, list(response_covariates), "online", weights, float(opt["response_trim"]))
+            design["_response_weights"] = design[weights].to_numpy(float) * a.to_numpy()
+            w = "_response_weights"
+        res = fit_fixed_effects(design, formula, weights=w, cluster=opt["cluster"], never_drop=["online"],
                                 bootstrap_terms=["online"] if kw["cov_type"] == "wild" else None, **kw)
         rows.append(res.to_rows("online", outcome=y, estimand_id=OCR_ESTIMANDS.get(y, ""), estimand="ATT",
-                                sample="matched_fe",
-                                estimator="matched WLS, covariates, school-by-year FE"))
-        samples.append(units_frame(design[res.used], "matched_fe", y))
+                                sample=sample, estimator=estimator))
+        units = design[res.used]
+        if rw:  # the nonrespondents of the fit's school-year cells belong to the estimand too
+            cells = set(zip(units["school_id"], units["school_year"]))
+            units = design[[c in cells for c in zip(design["school_id"], design["school_year"])]]
+        samples.append(units_frame(units, sample, y))
     return estimates_frame(pd.concat(rows, ignore_index=True)), stack_samples(samples)

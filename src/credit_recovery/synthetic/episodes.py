@@ -20,7 +20,7 @@ from scipy.special import expit
 
 from credit_recovery.synthetic.courses import CORE_SLOTS, SUBJECT_SLOTS, credits_regular, gpa_points
 from credit_recovery.synthetic.heterogeneity import episode_covariates, heterogeneity_on
-from credit_recovery.synthetic.knobs import prospect_index, school_shock, select_mentors
+from credit_recovery.synthetic.knobs import attrition_slopes_on, prospect_index, school_shock, select_mentors
 from credit_recovery.synthetic.world import World
 
 __all__ = ["episodes_for_year"]
@@ -60,7 +60,7 @@ def episodes_for_year(w: World, y: int) -> pd.DataFrame | None:
     })
     ep["failed_slots"] = [CORE_SLOTS[row] for row in failed_c]
     ep["index_slot"] = CORE_SLOTS[first_failed_slot]
-    if heterogeneity_on(w):  # standardized covariates the effects vary with
+    if heterogeneity_on(w) or attrition_slopes_on(w):  # standardized covariates (effects, attrition)
         x = episode_covariates(w, r["cand"], nxt, r["absr"], CORE_SLOTS[first_failed_slot])
         for col in x:
             ep[col] = x[col].to_numpy()

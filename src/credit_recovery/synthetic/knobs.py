@@ -5,7 +5,9 @@ randomness comes from its own generator (:meth:`~credit_recovery.synthetic.world
 and is drawn only when the knob is on. The knobs are documented in ``docs/synthetic-district.md``.
 
 * ``attrition``: an episode's recovery-year test scores and GPA are missing with probability
-  ``base + online_extra·D`` (:func:`attrition_mask`).
+  ``p0 = base + online_extra·D``, or, with a covariate slope, ``expit(logit p0 + (slope + online_slope·D)·x)``
+  where ``x`` is the episode's standardized pre-treatment ``covariate`` (:func:`attrition_mask`): missing at
+  random given that covariate and the arm.
 * ``school_shocks``: a school shock (SD ``school_sd``) plus a school-by-year shock (SD
   ``school_year_sd``) raises every student-year's outcomes (test z-scores and recovery log-odds by
   the shock, course performance by ``PERF_SD`` times it); an independent pair of shocks of the
@@ -17,24 +19,52 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit, logit
 
 from credit_recovery.synthetic.world import KNOB_STREAMS, World
 
-__all__ = ["attrition_mask", "draw_school_shocks", "school_shock", "prospect_index", "select_mentors"]
+__all__ = ["attrition_mask", "attrition_slopes_on", "attrition_probability", "draw_school_shocks", "school_shock",
+           "prospect_index", "select_mentors"]
+
+
+def attrition_slopes_on(w: World) -> bool:
+    """Whether the chance of a missing outcome depends on a covariate (``attrition.slope`` or ``online_slope``)."""
+    cfg = w.settings["attrition"]
+    return float(cfg["slope"]) != 0 or float(cfg["online_slope"]) != 0
+
+
+def attrition_probability(p0: np.ndarray, slope: np.ndarray, x: np.ndarray) -> np.ndarray:
+    r"""Chance of a missing outcome: :math:`\operatorname{expit}(\operatorname{logit} p_0 + b\,x)`.
+
+    ``p0`` (clipped to [0, 1]) is the chance at the covariate's mean (``x = 0``); ``b`` the log-odds
+    per SD of ``x``. A ``p0`` of 0 or 1 stays 0 or 1.
+    """
+    with np.errstate(divide="ignore"):
+        return expit(logit(np.clip(p0, 0.0, 1.0)) + slope * x)
 
 
 def attrition_mask(w: World) -> np.ndarray | None:
     """Student-years (rows of ``w.student_years``) whose recovery-year outcomes are lost; ``None`` when off.
 
     Each episode's recovery-year record loses its outcomes with probability
-    ``simulation.attrition.base`` plus ``online_extra`` for online recoverers.
+    ``p0 = simulation.attrition.base`` plus ``online_extra`` for online recoverers; with a
+    non-zero ``slope`` or ``online_slope``, with :func:`attrition_probability` of ``p0``, the
+    slope ``slope + online_slope·D`` and the episode's ``covariate`` standardized over its
+    recovery year's episodes (``x_<covariate>``,
+    :func:`~credit_recovery.synthetic.heterogeneity.episode_covariates`). Either way the
+    outcome is missing at random given the arm and that covariate. The uniform draws come
+    from the knob's own stream, one per episode, whatever the slopes.
     """
     cfg = w.settings["attrition"]
     base, extra = float(cfg["base"]), float(cfg["online_extra"])
     if base == 0 and extra == 0:
         return None
     ep = w.episodes
-    p = base + extra * ep["online"].to_numpy(float)
+    d = ep["online"].to_numpy(float)
+    p = base + extra * d
+    if attrition_slopes_on(w):
+        slope = float(cfg["slope"]) + float(cfg["online_slope"]) * d
+        p = attrition_probability(p, slope, ep[f"x_{cfg['covariate']}"].to_numpy(float))
     lost_ep = w.knob_rng(KNOB_STREAMS["attrition"]).random(len(ep)) < p
     lost = np.zeros(len(w.student_years), dtype=bool)
     lost[ep["sy_next"].to_numpy()[lost_ep]] = True
