@@ -20,6 +20,8 @@ from credit_recovery.estimation.abadie_imbens import (
 )
 from credit_recovery.estimation.att import estimate_att
 from credit_recovery.shared.model_matrix import design_matrix
+from credit_recovery.specs.drivers import matched_estimates
+from credit_recovery.specs.matched_variance import with_abadie_imbens
 
 REF = Path(__file__).parent / "reference" / "abadie_imbens"
 PS_COVS = ["age", "educ", "black", "hisp", "married", "nodegr", "re74", "re75", "u74", "u75"]
@@ -252,3 +254,23 @@ def test_arguments_are_checked(lalonde, own_match):
         abadie_imbens_att(lalonde, own_match.pairs, "re78", "treat", metric="lps", propensity="lps")
     with pytest.raises(KeyError):
         abadie_imbens_att(lalonde, own_match.pairs, "re78", "treat", metric="nope")
+
+
+def test_the_models_rule_row_takes_abadie_imbens_standard_errors(lalonde):
+    """specs.matched_variance swaps the unadjusted matched row for its Abadie-Imbens row (same place,
+    estimate and estimator label) and leaves the covariate-adjusted row alone; the SE is the one of
+    abadie_imbens_att with the propensity model's design and the matching options."""
+    ps = fit_propensity(lalonde, "treat", PS_COVS)
+    d = lalonde.assign(propensity=ps.propensity, logit=ps.logit)
+    m = match(d, "treat", "logit", ratio=3, replace=True, caliper=0.1, exact="married")
+    matching = {"covariates": PS_COVS, "distance": "logit", "exact": ["married"], "ratio": 3}
+    before = matched_estimates(m.data, ["re78"], ["age", "educ"], treatment="treat", replace=True)
+    after = with_abadie_imbens(before, d, m.pairs, ["re78"], matching, treatment="treat")
+    direct = abadie_imbens_att(d, m.pairs, "re78", "treat", metric="logit", strata=["married"],
+                               ps_design=design_matrix(d, PS_COVS, drop_first=True, intercept=True),
+                               propensity="propensity", ratio=3)
+    assert list(after["estimator"]) == list(before["estimator"])
+    assert list(after["cov_type"]) == ["Abadie-Imbens (J=4), estimated-PS adjusted", "HC3, delta method"]
+    assert after["estimate"].iat[0] == pytest.approx(before["estimate"].iat[0], rel=1e-12)
+    assert after["std_error"].iat[0] == pytest.approx(direct.std_error, rel=1e-12)
+    pd.testing.assert_frame_equal(after.iloc[[1]], before.iloc[[1]])

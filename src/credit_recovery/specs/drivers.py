@@ -27,6 +27,7 @@ from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
 from credit_recovery.specs.estimands import OCR_ESTIMANDS, SAMPLE_COLUMNS
 from credit_recovery.specs.ipw import three_way_ipw_estimates
 from credit_recovery.specs.matched import matched_fe_estimates
+from credit_recovery.specs.matched_variance import with_abadie_imbens
 from credit_recovery.specs.mentor import course_test_stats, mentor_estimates
 from credit_recovery.specs.options import resolve_model_options
 from credit_recovery.specs.panel import build_panel, panel_estimates
@@ -104,7 +105,8 @@ def numeric_covariates(matched: pd.DataFrame, covariates: Sequence[str]) -> list
 def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[str],
                covariates: Sequence[str], replace: bool = False,
                options: Mapping[str, Any] | None = None,
-               design_covariates: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+               design_covariates: Sequence[str] | None = None,
+               design: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Online vs classroom estimates of the ``models`` rule and the units behind each.
 
     Parameters
@@ -124,6 +126,11 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         With ``options``, ``options["adjust_for"]`` (default ``failed_courses_pre``:
         the core courses failed in the failure year, the credits there are to
         recover) is added to both covariate lists.
+    design : mapping, optional
+        ``{"scores", "pairs", "matching"}``: every unit of the propensity model, the matched pairs and the
+        ``matching`` config section. With ``replace``, ``options`` and ``models.matched_variance:
+        abadie_imbens``, the unadjusted matched ATT gets Abadie-Imbens standard errors
+        (:mod:`credit_recovery.specs.matched_variance`) instead of HC3.
 
     Returns
     -------
@@ -136,6 +143,9 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         design_covariates = list(dict.fromkeys([*(design_covariates or covariates), *extra]))
         covariates = list(dict.fromkeys([*covariates, *extra]))
     est = [naive_estimates(cohort, outcomes), matched_estimates(matched, outcomes, covariates, replace=replace)]
+    if replace and design is not None and options is not None \
+            and resolve_model_options(options)["matched_variance"] == "abadie_imbens":
+        est[1] = with_abadie_imbens(est[1], design["scores"], design["pairs"], outcomes, design["matching"])
     samples = [estimate_samples(cohort, outcomes, "cohort"), estimate_samples(matched, outcomes, "matched")]
     if options is not None:
         e, s = matched_fe_estimates(matched, outcomes, design_covariates or covariates, options)

@@ -122,7 +122,7 @@ def _estimate(cfg: Mapping[str, Any], result: Any) -> pd.DataFrame:
     opt = resolve_model_options(cfg.get("models"))
     numeric = numeric_covariates(matched, covariates)
     parts = [run_models(cohort, matched, opt["outcomes"], numeric, replace=mopt["replace"], options=opt,
-                        design_covariates=covariates),
+                        design_covariates=covariates, design={"scores": data, "pairs": m.pairs, "matching": mopt}),
              run_panel_models(tables["student_years"], tables["course_records"], cohort, opt),
              run_mentor_models(data, None, covariates, opt)]
     est = pd.concat([p[0] for p in parts], ignore_index=True)
