@@ -274,3 +274,6 @@ def test_the_models_rule_row_takes_abadie_imbens_standard_errors(lalonde):
     assert after["estimate"].iat[0] == pytest.approx(before["estimate"].iat[0], rel=1e-12)
     assert after["std_error"].iat[0] == pytest.approx(direct.std_error, rel=1e-12)
     pd.testing.assert_frame_equal(after.iloc[[1]], before.iloc[[1]])
+    unadjusted = with_abadie_imbens(before, d, m.pairs, ["re78"], matching, treatment="treat", adjust=False)
+    assert unadjusted["cov_type"].iat[0] == "Abadie-Imbens (J=4)"
+    assert unadjusted["std_error"].iat[0] == pytest.approx(np.sqrt(direct.variance_ai), rel=1e-12)

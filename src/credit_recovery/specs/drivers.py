@@ -128,9 +128,8 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         recover) is added to both covariate lists.
     design : mapping, optional
         ``{"scores", "pairs", "matching"}``: every unit of the propensity model, the matched pairs and the
-        ``matching`` config section. With ``replace``, ``options`` and ``models.matched_variance:
-        abadie_imbens``, the unadjusted matched ATT gets Abadie-Imbens standard errors
-        (:mod:`credit_recovery.specs.matched_variance`) instead of HC3.
+        ``matching`` config section. With ``replace`` and ``options``, the unadjusted matched ATT gets the
+        standard errors ``models.matched_variance`` names (:mod:`credit_recovery.specs.matched_variance`).
 
     Returns
     -------
@@ -143,9 +142,10 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         design_covariates = list(dict.fromkeys([*(design_covariates or covariates), *extra]))
         covariates = list(dict.fromkeys([*covariates, *extra]))
     est = [naive_estimates(cohort, outcomes), matched_estimates(matched, outcomes, covariates, replace=replace)]
-    if replace and design is not None and options is not None \
-            and resolve_model_options(options)["matched_variance"] == "abadie_imbens":
-        est[1] = with_abadie_imbens(est[1], design["scores"], design["pairs"], outcomes, design["matching"])
+    variance = resolve_model_options(options)["matched_variance"] if options is not None else "hc3"
+    if replace and design is not None and variance != "hc3":
+        est[1] = with_abadie_imbens(est[1], design["scores"], design["pairs"], outcomes, design["matching"],
+                                    adjust=variance == "abadie_imbens")
     samples = [estimate_samples(cohort, outcomes, "cohort"), estimate_samples(matched, outcomes, "matched")]
     if options is not None:
         e, s = matched_fe_estimates(matched, outcomes, design_covariates or covariates, options)

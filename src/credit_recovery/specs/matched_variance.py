@@ -1,13 +1,15 @@
 """Abadie-Imbens standard errors for the matched ATT without covariates, after matching with replacement.
 
 The ``models`` rule's row "nearest-neighbour matching, WLS" (sample ``matched``) is the simple matching
-estimator. With ``matching.replace`` and ``models.matched_variance: abadie_imbens`` (the default) its
-standard error is the Abadie-Imbens (2006) variance from the match structure with the Abadie-Imbens
-(2016) adjustment for the estimated logit propensity score
-(:func:`credit_recovery.estimation.abadie_imbens.abadie_imbens_att`): the conditional variances and
-covariances are estimated by matching on the matching distance within arm and ``matching.exact``
-stratum (J = 4 units, the function's default). ``hc3`` keeps the WLS row's HC3 standard errors, which
-treat the matching weights as fixed. The row with covariates (g-computation) keeps HC3 either way.
+estimator. With ``matching.replace``, ``models.matched_variance`` chooses its standard error:
+``abadie_imbens`` (the default) is the Abadie-Imbens (2006) variance from the match structure with the
+Abadie-Imbens (2016) adjustment for the estimated logit propensity score
+(:func:`credit_recovery.estimation.abadie_imbens.abadie_imbens_att`; conditional variances and
+covariances estimated by matching on the matching distance within arm and ``matching.exact`` stratum,
+J = 4 units, the function's default); ``abadie_imbens_unadjusted`` leaves the adjustment out (the score
+taken as known); ``hc3`` keeps the WLS row's HC3 standard errors, which treat the matching weights as
+fixed. The row with covariates (g-computation) keeps HC3 either way. Simulation evidence for the choice
+is in ``docs/matching.md``.
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ def propensity_covariates(scores: pd.DataFrame, covariates: Sequence[str]) -> li
 
 
 def abadie_imbens_estimates(scores: pd.DataFrame, pairs: pd.DataFrame, outcomes: Sequence[str],
-                            matching: Mapping[str, Any], treatment: str = "online") -> pd.DataFrame:
+                            matching: Mapping[str, Any], treatment: str = "online", adjust: bool = True) -> pd.DataFrame:
     """The matched ATT without covariates with Abadie-Imbens standard errors, one row per outcome.
 
     Parameters
@@ -47,24 +49,29 @@ def abadie_imbens_estimates(scores: pd.DataFrame, pairs: pd.DataFrame, outcomes:
     outcomes : sequence of str
     matching : mapping
         The ``matching`` config section (covariates, distance, exact, ratio).
+    adjust : bool
+        Apply the Abadie-Imbens (2016) adjustment for the estimated score.
     """
-    X = design_matrix(scores, propensity_covariates(scores, matching["covariates"]), drop_first=True, intercept=True)
+    ps = {}
+    if adjust:
+        ps = {"ps_design": design_matrix(scores, propensity_covariates(scores, matching["covariates"]),
+                                         drop_first=True, intercept=True), "propensity": "propensity"}
     rows = [estimate_att_ai(scores, pairs, y, treatment, estimator=MATCHED_ESTIMATOR, sample="matched",
                             estimand_id=OCR_ESTIMANDS.get(y, ""), metric=matching["distance"],
-                            strata=list(matching["exact"]) or None, ps_design=X, propensity="propensity",
-                            ratio=int(matching["ratio"]))
+                            strata=list(matching["exact"]) or None, ratio=int(matching["ratio"]), **ps)
             for y in outcomes]
     return estimates_frame(pd.concat(rows, ignore_index=True))
 
 
 def with_abadie_imbens(estimates: pd.DataFrame, scores: pd.DataFrame, pairs: pd.DataFrame,
-                       outcomes: Sequence[str], matching: Mapping[str, Any], treatment: str = "online") -> pd.DataFrame:
+                       outcomes: Sequence[str], matching: Mapping[str, Any], treatment: str = "online",
+                       adjust: bool = True) -> pd.DataFrame:
     """``estimates`` with each unadjusted matched row replaced by its Abadie-Imbens row (same place).
 
     The estimate is unchanged when no outcome is missing; with missing outcomes it is the matching
     estimator over the complete pairs (each treated unit's observed controls, equally weighted).
     """
-    ai = abadie_imbens_estimates(scores, pairs, outcomes, matching, treatment).set_index("outcome")
+    ai = abadie_imbens_estimates(scores, pairs, outcomes, matching, treatment, adjust).set_index("outcome")
     out = estimates.copy()
     for i in out.index[(out["estimator"] == MATCHED_ESTIMATOR) & (out["sample"] == "matched")]:
         new = ai.loc[out.at[i, "outcome"]]
