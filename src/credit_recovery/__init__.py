@@ -47,6 +47,8 @@ _EXPORTS: dict[str, str] = {
     "love_plot": "design.plots",
     "overlap_plot": "design.plots",
     "estimate_att": "estimation.att",
+    "abadie_imbens_att": "estimation.abadie_imbens",
+    "estimate_att_ai": "estimation.abadie_imbens",
     # fixed-effects models, effect sizes, multiple testing
     "fit_fixed_effects": "estimation.fixed_effects",
     "FixedEffectsResult": "estimation.fixed_effects",

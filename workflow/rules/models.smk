@@ -2,6 +2,8 @@ rule models:
     input:
         cohort="results/cohort/cohort.parquet",
         matched="results/matching/matched.parquet",
+        scores="results/matching/propensity.parquet",
+        pairs="results/matching/pairs.parquet",
         code=PACKAGE_STAMP,
     output:
         estimates="results/models/parts/ocr.csv",

@@ -29,6 +29,7 @@ from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
 from credit_recovery.specs.estimands import OCR_ESTIMANDS, SAMPLE_COLUMNS, stack_samples
 from credit_recovery.specs.ipw import three_way_ipw_estimates
 from credit_recovery.specs.matched import matched_fe_estimates
+from credit_recovery.specs.matched_variance import with_abadie_imbens
 from credit_recovery.specs.mentor import course_test_stats, mentor_estimates
 from credit_recovery.specs.options import resolve_model_options
 from credit_recovery.specs.panel import build_panel, panel_estimates
@@ -123,7 +124,8 @@ def numeric_covariates(matched: pd.DataFrame, covariates: Sequence[str]) -> list
 def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[str],
                covariates: Sequence[str], replace: bool = False,
                options: Mapping[str, Any] | None = None,
-               design_covariates: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+               design_covariates: Sequence[str] | None = None,
+               design: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Online vs classroom estimates of the ``models`` rule and the units behind each.
 
     Parameters
@@ -143,6 +145,10 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         With ``options``, ``options["adjust_for"]`` (default ``failed_courses_pre``:
         the core courses failed in the failure year, the credits there are to
         recover) is added to both covariate lists.
+    design : mapping, optional
+        ``{"scores", "pairs", "matching"}``: every unit of the propensity model, the matched pairs and the
+        ``matching`` config section. With ``replace`` and ``options``, the unadjusted matched ATT gets the
+        standard errors ``models.matched_variance`` names (:mod:`credit_recovery.specs.matched_variance`).
 
     Returns
     -------
@@ -159,6 +165,10 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         covariates = list(dict.fromkeys([*covariates, *extra]))
     outcomes = modelled_outcomes(cohort, outcomes)
     est = [naive_estimates(cohort, outcomes), matched_estimates(matched, outcomes, covariates, replace=replace)]
+    variance = resolve_model_options(options)["matched_variance"] if options is not None else "hc3"
+    if replace and design is not None and variance != "hc3":
+        est[1] = with_abadie_imbens(est[1], design["scores"], design["pairs"], outcomes, design["matching"],
+                                    adjust=variance == "abadie_imbens")
     samples = [estimate_samples(cohort, outcomes, "cohort"), estimate_samples(matched, outcomes, "matched")]
     if options is not None:
         fe_covariates = design_covariates or covariates

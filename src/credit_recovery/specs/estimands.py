@@ -187,9 +187,11 @@ class EstimandSpec:
     assumptions : tuple of str
         Keys of :data:`ASSUMPTIONS`.
     designed : bool
-        Whether the design is meant to be unbiased in the default district
-        (everything but the naive comparison and the unadjusted matched
-        difference, which are reported for contrast).
+        Whether the design is meant to be unbiased, with valid intervals, in the default district
+        (everything but the naive comparison, reported for contrast; of the ``matched`` sample only
+        the matching estimator with Abadie-Imbens standard errors: its g-computation variant keeps
+        HC3 standard errors that treat the match weights as fixed, and is left out by
+        :func:`credit_recovery.truth.validity.designed_rows`).
     """
 
     sample: str
@@ -219,7 +221,7 @@ REGISTRY: dict[str, EstimandSpec] = {s.sample: s for s in (
                  _OCR, _NEXT_YEAR, "online", ("random_assignment", "no_differential_attrition"), False),
     EstimandSpec("matched", ("nearest-neighbour matching, WLS", "nearest-neighbour matching, WLS g-computation"),
                  "matched online recoverers (ATT)", _OCR, _NEXT_YEAR, "online",
-                 ("selection_on_observables", "overlap", "no_differential_attrition"), False),
+                 ("selection_on_observables", "overlap", "no_differential_attrition"), True),
     EstimandSpec("matched_fe", ("matched WLS, covariates, school-by-year FE",), "matched online recoverers (ATT)",
                  _OCR, _NEXT_YEAR, "online",
                  ("selection_on_observables", "overlap", "constant_effects_in_regression",

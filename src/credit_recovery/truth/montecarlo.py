@@ -122,7 +122,7 @@ def _estimate(cfg: Mapping[str, Any], result: Any) -> pd.DataFrame:
     opt = resolve_model_options(cfg.get("models"))
     numeric = numeric_covariates(matched, covariates)
     parts = [run_models(cohort, matched, opt["outcomes"], numeric, replace=mopt["replace"], options=opt,
-                        design_covariates=covariates),
+                        design_covariates=covariates, design={"scores": data, "pairs": m.pairs, "matching": mopt}),
              run_panel_models(tables["student_years"], tables["course_records"], cohort, opt),
              run_mentor_models(data, None, covariates, opt)]
     est = pd.concat([p[0] for p in parts], ignore_index=True)
@@ -243,7 +243,7 @@ def summarize_replicates(rows: pd.DataFrame) -> pd.DataFrame:
     }).reset_index()
     out["coverage_mcse"] = np.sqrt(out["coverage"] * (1 - out["coverage"]) / out["replicates"])
     out["power_mcse"] = np.sqrt(out["power"] * (1 - out["power"]) / out["replicates"])
-    out["designed"] = out["sample"].isin(DESIGNED)
+    out["designed"] = out["sample"].isin(DESIGNED) & ~out["estimator"].str.contains("g-computation", regex=False)
     cols = keys + ["designed", "assumptions_hold", "replicates", "mean_truth", "mean_estimate", "bias", "bias_mcse",
                    "rmse", "sd_estimate", "coverage", "coverage_mcse", "mean_ci_width", "power", "power_mcse"]
     return out[cols].sort_values(keys, kind="stable").reset_index(drop=True)
