@@ -31,55 +31,36 @@ EVENT_COLUMN = re.compile(r"(ocr_[a-z_]+?)_t(\d+)")
 #: Outcomes of a recovery episode with potential outcomes in the unit effects (``y0_<outcome>``, ``y1_<outcome>``).
 OUTCOMES = ("math", "reading", "credits", "gpa", "credit_recovered", "cum_credits_2y", "on_track", "graduated")
 
+#: Outcome -> how the truth records describe it.
+_LABELS = {"math": "next-year math score (SD units)", "reading": "next-year reading score (SD units)",
+           "credits": "credits earned in the next school year", "gpa": "next-year GPA (grade points)",
+           "credit_recovered": "recovering the failed credit (probability)",
+           "cum_credits_2y": "credits earned in the recovery year and the school year after",
+           "on_track": "being on track to graduate at the end of the recovery year (probability)",
+           "graduated": "graduating within four school years of grade 9 (probability)"}
+#: The longer-run outcomes, defined for some units only (data.longrun).
+_DEFINED_FOR_SOME = ("cum_credits_2y", "on_track", "graduated")
+_SUPPORTIVE = "over online takers with a supportive mentor in the cohort"
+
+
+def _record(effect: str, population: str, description: str) -> dict[str, str]:
+    return {"effect": effect, "population": population, "description": description}
+
+
 TRUTH_ESTIMANDS: dict[str, dict[str, str]] = {
-    "ocr_math": {"effect": "ocr_math", "population": "online",
-                 "description": "ATT of online vs classroom credit recovery on next-year math score (SD units), "
-                                "over the online takers in the analytic cohort"},
-    "ocr_reading": {"effect": "ocr_reading", "population": "online",
-                    "description": "ATT of online vs classroom credit recovery on next-year reading score "
-                                   "(SD units), over the online takers in the analytic cohort"},
-    "ocr_credits": {"effect": "ocr_credits", "population": "online",
-                    "description": "ATT of online vs classroom credit recovery on credits earned in the next "
-                                   "school year, over the online takers in the analytic cohort"},
-    "ocr_gpa": {"effect": "ocr_gpa", "population": "online",
-                "description": "ATT of online vs classroom credit recovery on next-year GPA (grade points), "
-                               "over the online takers in the analytic cohort"},
-    "ocr_credit_recovered": {"effect": "ocr_credit_recovered", "population": "online",
-                             "description": "ATT of online vs classroom credit recovery on recovering the "
-                                            "failed credit (probability), over the online takers in the cohort"},
-    "ocr_cum_credits_2y": {"effect": "ocr_cum_credits_2y", "population": "online",
-                           "description": "ATT of online vs classroom credit recovery on credits earned in the "
-                                          "recovery year and the school year after, over the online takers in the "
-                                          "analytic cohort with the outcome defined"},
-    "ocr_on_track": {"effect": "ocr_on_track", "population": "online",
-                     "description": "ATT of online vs classroom credit recovery on being on track to graduate at "
-                                    "the end of the recovery year (probability), over the online takers in the "
-                                    "analytic cohort with the outcome defined"},
-    "ocr_graduated": {"effect": "ocr_graduated", "population": "online",
-                      "description": "ATT of online vs classroom credit recovery on graduating within four school "
-                                     "years of grade 9 (probability), over the online takers in the analytic "
-                                     "cohort with the outcome defined"},
-    "mentor_credit_recovered": {"effect": "mentor_credit_recovered", "population": "online_supportive",
-                                "description": "ATT of an instructionally supportive vs a non-supportive mentor "
-                                               "on recovering the credit, over online takers with a supportive "
-                                               "mentor in the cohort"},
-    "mentor_math": {"effect": "mentor_math", "population": "online_supportive",
-                    "description": "ATT of an instructionally supportive vs a non-supportive mentor on next-year "
-                                   "math score (SD units), over online takers with a supportive mentor in the "
-                                   "cohort"},
+    **{f"ocr_{y}": _record(f"ocr_{y}", "online",
+                           f"ATT of online vs classroom credit recovery on {label}, over the online takers in the "
+                           "analytic cohort" + (" with the outcome defined" if y in _DEFINED_FOR_SOME else ""))
+       for y, label in _LABELS.items()},
+    **{f"mentor_{y}": _record(f"mentor_{y}", "online_supportive",
+                              f"ATT of an instructionally supportive vs a non-supportive mentor on {_LABELS[y]}, "
+                              f"{_SUPPORTIVE}")
+       for y in ("credit_recovered", "math")},
+    **{f"bot_{y}": _record(f"bot_{y}", "online_supportive",
+                           "ATT of online recovery with an instructionally supportive mentor vs classroom recovery "
+                           f"(the Back on Track contrast) on {label}, {_SUPPORTIVE}")
+       for y, label in _LABELS.items()},
 }
-_BOT_LABELS = {"math": "next-year math score (SD units)", "reading": "next-year reading score (SD units)",
-               "credits": "credits earned in the next school year", "gpa": "next-year GPA (grade points)",
-               "credit_recovered": "recovering the failed credit (probability)",
-               "cum_credits_2y": "credits earned in the recovery year and the school year after",
-               "on_track": "being on track to graduate at the end of the recovery year (probability)",
-               "graduated": "graduating within four school years of grade 9 (probability)"}
-TRUTH_ESTIMANDS.update({
-    f"bot_{y}": {"effect": f"bot_{y}", "population": "online_supportive",
-                 "description": f"ATT of online recovery with an instructionally supportive mentor vs classroom "
-                                f"recovery (the Back on Track contrast) on {label}, over online takers with a "
-                                "supportive mentor in the cohort"}
-    for y, label in _BOT_LABELS.items()})
 
 
 def truth_from_unit_effects(unit_effects: pd.DataFrame, units: pd.DataFrame | None = None) -> list[dict[str, Any]]:
