@@ -13,6 +13,7 @@ is in ``docs/matching.md``.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Mapping, Sequence
 
 import pandas as pd
@@ -56,11 +57,16 @@ def abadie_imbens_estimates(scores: pd.DataFrame, pairs: pd.DataFrame, outcomes:
     if adjust:
         ps = {"ps_design": design_matrix(scores, propensity_covariates(scores, matching["covariates"]),
                                          drop_first=True, intercept=True), "propensity": "propensity"}
-    rows = [estimate_att_ai(scores, pairs, y, treatment, estimator=MATCHED_ESTIMATOR, sample="matched",
-                            estimand_id=OCR_ESTIMANDS.get(y, ""), metric=matching["distance"],
-                            strata=list(matching["exact"]) or None, ratio=int(matching["ratio"]), **ps)
-            for y in outcomes]
-    return estimates_frame(pd.concat(rows, ignore_index=True))
+    rows = []
+    for y in outcomes:
+        try:
+            rows.append(estimate_att_ai(scores, pairs, y, treatment, estimator=MATCHED_ESTIMATOR, sample="matched",
+                                        estimand_id=OCR_ESTIMANDS.get(y, ""), metric=matching["distance"],
+                                        strata=list(matching["exact"]) or None, ratio=int(matching["ratio"]), **ps))
+        except ValueError as err:  # e.g. a sparse outcome: a control's conditional variance has no neighbour
+            warnings.warn(f"matched ATT of {y!r}: no Abadie-Imbens standard error ({err}); the row keeps HC3",
+                          stacklevel=2)
+    return estimates_frame(pd.concat(rows, ignore_index=True) if rows else [])
 
 
 def with_abadie_imbens(estimates: pd.DataFrame, scores: pd.DataFrame, pairs: pd.DataFrame,
@@ -69,11 +75,15 @@ def with_abadie_imbens(estimates: pd.DataFrame, scores: pd.DataFrame, pairs: pd.
     """``estimates`` with each unadjusted matched row replaced by its Abadie-Imbens row (same place).
 
     The estimate is unchanged when no outcome is missing; with missing outcomes it is the matching
-    estimator over the complete pairs (each treated unit's observed controls, equally weighted).
+    estimator over the complete pairs (each treated unit's observed controls, equally weighted). An
+    outcome whose Abadie-Imbens variance cannot be estimated (a matched control with no other control
+    with the outcome in its stratum, in tiny or sparse samples) keeps its HC3 row, with a warning.
     """
     ai = abadie_imbens_estimates(scores, pairs, outcomes, matching, treatment, adjust).set_index("outcome")
     out = estimates.copy()
     for i in out.index[(out["estimator"] == MATCHED_ESTIMATOR) & (out["sample"] == "matched")]:
+        if out.at[i, "outcome"] not in ai.index:  # no Abadie-Imbens standard error: the HC3 row stays
+            continue
         new = ai.loc[out.at[i, "outcome"]]
         for col in ai.columns:
             out.at[i, col] = new[col]
