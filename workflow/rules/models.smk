@@ -4,6 +4,8 @@ rule models:
         matched="results/matching/matched.parquet",
         scores="results/matching/propensity.parquet",
         pairs="results/matching/pairs.parquet",
+        # the balance gate passed (rule balance stops the run otherwise): no effect is estimated on an imbalanced match
+        gate="results/matching/balance_gate.csv",
         code=PACKAGE_STAMP,
     output:
         estimates="results/models/parts/ocr.csv",
