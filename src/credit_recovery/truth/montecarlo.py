@@ -38,11 +38,17 @@ from credit_recovery.truth.comparison import truth_vs_estimates
 from credit_recovery.truth.jobs import replicate_jobs
 
 __all__ = ["run_replicate", "run_replicates", "summarize_replicates", "validity_matrix", "scenario_settings",
-           "draw_effects", "merge_overlay", "replicate_jobs", "DESIGNED", "VALIDITY_COLUMNS"]
+           "draw_effects", "merge_overlay", "replicate_jobs", "DESIGNED", "VALIDITY_COLUMNS", "designed_mask"]
 
-#: Samples of the designed estimators (everything but the naive comparison and the
-#: unadjusted matched difference): the estimand registry's ``designed`` entries.
+#: Samples of the designed estimators (everything but the naive comparison): the estimand registry's
+#: ``designed`` entries.
 DESIGNED: tuple[str, ...] = tuple(s for s, spec in REGISTRY.items() if spec.designed)
+
+
+def designed_mask(rows: pd.DataFrame) -> pd.Series:
+    """Which rows (``sample``, ``estimator``) are designed estimators: a :data:`DESIGNED` sample, and not the
+    matched g-computation variant (its HC3 standard errors treat the match weights as fixed)."""
+    return rows["sample"].isin(DESIGNED) & ~rows["estimator"].str.contains("g-computation", regex=False)
 
 #: Columns of the validity matrix (:func:`validity_matrix`).
 VALIDITY_COLUMNS = ["scenario", "scale", "estimand_id", "estimator", "sample", "assumptions_hold", "replicates",
@@ -243,7 +249,7 @@ def summarize_replicates(rows: pd.DataFrame) -> pd.DataFrame:
     }).reset_index()
     out["coverage_mcse"] = np.sqrt(out["coverage"] * (1 - out["coverage"]) / out["replicates"])
     out["power_mcse"] = np.sqrt(out["power"] * (1 - out["power"]) / out["replicates"])
-    out["designed"] = out["sample"].isin(DESIGNED) & ~out["estimator"].str.contains("g-computation", regex=False)
+    out["designed"] = designed_mask(out)
     cols = keys + ["designed", "assumptions_hold", "replicates", "mean_truth", "mean_estimate", "bias", "bias_mcse",
                    "rmse", "sd_estimate", "coverage", "coverage_mcse", "mean_ci_width", "power", "power_mcse"]
     return out[cols].sort_values(keys, kind="stable").reset_index(drop=True)

@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from credit_recovery.specs.estimands import REGISTRY
-from credit_recovery.truth.montecarlo import DESIGNED
+from credit_recovery.truth.montecarlo import designed_mask
 
 __all__ = ["MISLEADS_BELOW", "flag_cells", "validity_table", "pick_scale", "designed_rows", "trust_by_estimator",
            "interval_check", "INTERVAL_CHECK_COLUMNS"]
@@ -47,8 +47,7 @@ def flag_cells(matrix: pd.DataFrame) -> pd.DataFrame:
 
 def designed_rows(matrix: pd.DataFrame) -> pd.DataFrame:
     """Rows of the designed estimators (the registry's ``designed`` samples; g-computation variants left out)."""
-    keep = matrix["sample"].isin(DESIGNED) & ~matrix["estimator"].str.contains("g-computation", regex=False)
-    return matrix[keep]
+    return matrix[designed_mask(matrix)]
 
 
 def pick_scale(matrix: pd.DataFrame, prefer: Sequence[str] = ("default", "medium")) -> str:
