@@ -191,7 +191,7 @@ class EstimandSpec:
         (everything but the naive comparison, reported for contrast; of the ``matched`` sample only
         the matching estimator with Abadie-Imbens standard errors: its g-computation variant keeps
         HC3 standard errors that treat the match weights as fixed, and is left out by
-        :func:`credit_recovery.truth.validity.designed_rows`).
+        :func:`credit_recovery.truth.montecarlo.designed_mask`).
     """
 
     sample: str
