@@ -48,21 +48,34 @@ def replicate(cfg: dict, seed: int, scale: str) -> pd.DataFrame:
     est = matched_estimates(m.data, outcomes, None, replace=True)
     truth = truth_vs_estimates(est, estimate_samples(m.data, outcomes, "matched"), result.unit_effects)
     X = design_matrix(data, covariates, drop_first=True, intercept=True)
+    Z = design_matrix(data, covariates, drop_first=True, intercept=False).add_prefix("z_")
+    data = data.join(Z)
     rows = []
     for _, t in truth[truth["estimator"] == MATCHED_ESTIMATOR].iterrows():
         ai = abadie_imbens_att(data, m.pairs, t["outcome"], "online", metric=mopt["distance"], strata=mopt["exact"],
                                ps_design=X, propensity="propensity", ratio=mopt["ratio"])
-        rows.append({"seed": seed, "outcome": t["outcome"], "truth": t["truth"], "wls": t["estimate"],
+        bc = abadie_imbens_att(data, m.pairs, t["outcome"], "online", metric=mopt["distance"], strata=mopt["exact"],
+                               ps_design=X, propensity="propensity", ratio=mopt["ratio"],
+                               bias_adjust=list(Z.columns))
+        resid = data.assign(_res=data[t["outcome"]] - data[list(Z.columns)].to_numpy() @ bc.bias_slopes.to_numpy())
+        rs = abadie_imbens_att(resid, m.pairs, "_res", "online", metric=mopt["distance"], strata=mopt["exact"],
+                               ps_design=X, propensity="propensity", ratio=mopt["ratio"])
+        assert abs(rs.estimate - bc.estimate) < 1e-9
+        rows.append({"seed": seed, "se_res": np.sqrt(rs.variance_ai), "se_res_adj": rs.std_error, "outcome": t["outcome"], "truth": t["truth"], "wls": t["estimate"],
                      "se_hc3": (t["ci_high"] - t["ci_low"]) / 2 / Q, "estimate": ai.estimate,
-                     "se_ai": np.sqrt(ai.variance_ai), "se_ai_adj": ai.std_error})
+                     "se_ai": np.sqrt(ai.variance_ai), "se_ai_adj": ai.std_error,
+                     "estimate_bc": bc.estimate, "se_bc": np.sqrt(bc.variance_ai), "se_bc_adj": bc.std_error})
     return pd.DataFrame(rows)
 
 
 def summarize(rows: pd.DataFrame) -> pd.DataFrame:
     def one(g: pd.DataFrame) -> pd.Series:
         err_wls, err = g["wls"] - g["truth"], g["estimate"] - g["truth"]
-        out = {"reps": len(g), "sd_error": err.std(ddof=1), "bias": err.mean()}
-        for se, e in (("se_hc3", err_wls), ("se_ai", err), ("se_ai_adj", err)):
+        err_bc = g["estimate_bc"] - g["truth"]
+        out = {"reps": len(g), "sd_error": err.std(ddof=1), "bias": err.mean(),
+               "sd_error_bc": err_bc.std(ddof=1), "bias_bc": err_bc.mean()}
+        for se, e in (("se_hc3", err_wls), ("se_ai", err), ("se_ai_adj", err), ("se_bc", err_bc),
+                      ("se_bc_adj", err_bc), ("se_res", err_bc), ("se_res_adj", err_bc)):
             out[f"mean_{se}"] = g[se].mean()
             out[f"cover_{se}"] = float((e.abs() <= Q * g[se]).mean())
         return pd.Series(out)

@@ -60,6 +60,45 @@ def test_matching_se_reproduced_from_its_matches(lalonde, results, case):
     assert r.std_error != pytest.approx(spec["se_standard"], rel=1e-5)  # not the naive SE
 
 
+BIAS_CASES = ["lps_m3_v4_bias", "lps_m1_v0_bias", "lps_married_exact_m3_v4_bias"]
+
+
+@pytest.mark.parametrize("case", BIAS_CASES)
+def test_bias_corrected_estimate_and_se_equal_matching_biasadjust(lalonde, results, case):
+    """Abadie-Imbens (2011) bias correction: fed Matching's matches, the estimate and SE equal
+    Match(..., BiasAdjust = TRUE, Z = ...)'s est and se to 1e-10, and differ from the uncorrected ones."""
+    spec = results.loc[case]
+    z = spec["Z"].split("+")
+    r = abadie_imbens_att(lalonde, _r_matches(case), "re78", "treat", weight="weight", bias_adjust=z,
+                          **_options(spec))
+    assert r.estimate == pytest.approx(spec["est"], rel=1e-10)
+    assert r.std_error == pytest.approx(spec["se"], rel=1e-10)
+    assert list(r.bias_slopes.index) == z
+    plain = abadie_imbens_att(lalonde, _r_matches(case), "re78", "treat", weight="weight", **_options(spec))
+    assert abs(plain.estimate - r.estimate) > 5.0
+
+
+def test_bias_correction_by_brute_force(lalonde, own_match):
+    """Loop version: alpha from the normal equations over the used controls weighted by how often each
+    serves; each treated unit's effect is Y_i - mean_j (Y_j + (Z_i - Z_j)' alpha)."""
+    z = ["age", "educ", "re74"]
+    r = abadie_imbens_att(lalonde, own_match.pairs, "re78", "treat", metric="lps", strata="married",
+                          var_matches=4, bias_adjust=z)
+    pairs = own_match.pairs
+    m_i = pairs.groupby("treated")["control"].transform("size")
+    K = (1 / m_i).groupby(pairs["control"]).sum()
+    A = np.column_stack([np.ones(len(K)), lalonde.loc[K.index, z].to_numpy(float)])
+    W = np.diag(K.to_numpy())
+    coef = np.linalg.solve(A.T @ W @ A, A.T @ W @ lalonde.loc[K.index, "re78"].to_numpy(float))
+    effects = {}
+    for t, grp in pairs.groupby("treated"):
+        zc = lalonde.loc[grp["control"], z].to_numpy(float)
+        adj = lalonde.loc[grp["control"], "re78"].to_numpy(float) + (lalonde.loc[t, z].to_numpy(float) - zc) @ coef[1:]
+        effects[t] = lalonde.loc[t, "re78"] - adj.mean()
+    assert r.bias_slopes.to_numpy() == pytest.approx(coef[1:], rel=1e-9)
+    assert r.estimate == pytest.approx(np.mean(list(effects.values())), rel=1e-10)
+
+
 def test_exact_strata_one_dimensional_search_agrees(lalonde, results):
     """Exact matching on `married` as strata with the propensity score alone as metric (the sorted
     one-dimensional search) gives Matching's se as the two-column metric (the all-pairs search) does."""
@@ -277,3 +316,45 @@ def test_the_models_rule_row_takes_abadie_imbens_standard_errors(lalonde):
     unadjusted = with_abadie_imbens(before, d, m.pairs, ["re78"], matching, treatment="treat", adjust=False)
     assert unadjusted["cov_type"].iat[0] == "Abadie-Imbens (J=4)"
     assert unadjusted["std_error"].iat[0] == pytest.approx(np.sqrt(direct.variance_ai), rel=1e-12)
+
+
+def test_the_models_rule_row_is_bias_corrected_on_the_propensity_covariates(lalonde):
+    """With bias_correct the matched row is relabelled and equals abadie_imbens_att with the propensity
+    model's design matrix (dummies, no intercept) as the bias-correction covariates."""
+    ps = fit_propensity(lalonde, "treat", PS_COVS)
+    d = lalonde.assign(propensity=ps.propensity, logit=ps.logit)
+    m = match(d, "treat", "logit", ratio=3, replace=True, caliper=0.1, exact="married")
+    matching = {"covariates": PS_COVS, "distance": "logit", "exact": ["married"], "ratio": 3}
+    before = matched_estimates(m.data, ["re78"], ["age", "educ"], treatment="treat", replace=True)
+    after = with_abadie_imbens(before, d, m.pairs, ["re78"], matching, treatment="treat", bias_correct=True)
+    X = design_matrix(d, PS_COVS, drop_first=True, intercept=True)
+    Z = X.drop(columns=X.columns[0])
+    direct = abadie_imbens_att(d.join(Z.add_prefix("z_")), m.pairs, "re78", "treat", metric="logit",
+                               strata=["married"], ps_design=X, propensity="propensity", ratio=3,
+                               bias_adjust=list(Z.add_prefix("z_").columns))
+    assert after["estimator"].iat[0] == "nearest-neighbour matching, bias-corrected"
+    assert after["estimate"].iat[0] == pytest.approx(direct.estimate, rel=1e-12)
+    assert after["std_error"].iat[0] == pytest.approx(direct.std_error, rel=1e-12)
+    assert abs(after["estimate"].iat[0] - before["estimate"].iat[0]) > 1.0
+    pd.testing.assert_frame_equal(after.iloc[[1]], before.iloc[[1]])
+
+
+def test_residual_variance_is_the_plain_estimator_on_the_residualised_outcome(lalonde, own_match):
+    """bias_variance="residual": the corrected estimate and its variance (2016 terms included) are those
+    of the uncorrected estimator applied to Y - Z'alpha; "outcome" (Matching's) differs."""
+    z = ["age", "educ", "re74", "re75"]
+    ps = fit_propensity(lalonde, "treat", PS_COVS)
+    d = lalonde.assign(ps=ps.propensity)
+    X = design_matrix(d, PS_COVS, drop_first=True, intercept=True)
+    opts = dict(metric="lps", strata="married", var_matches=4, ps_design=X, propensity="ps", ratio=3)
+    r = abadie_imbens_att(d, own_match.pairs, "re78", "treat", bias_adjust=z, bias_variance="residual", **opts)
+    res = d.assign(res=d["re78"] - d[z].to_numpy(float) @ r.bias_slopes.to_numpy())
+    plain = abadie_imbens_att(res, own_match.pairs, "res", "treat", **opts)
+    assert r.estimate == pytest.approx(plain.estimate, rel=1e-10)
+    assert (r.variance_ai, r.c_term, r.d_term) == pytest.approx((plain.variance_ai, plain.c_term, plain.d_term),
+                                                                rel=1e-10)
+    outcome = abadie_imbens_att(d, own_match.pairs, "re78", "treat", bias_adjust=z, **opts)
+    assert outcome.estimate == pytest.approx(r.estimate, rel=1e-12)
+    assert (outcome.variance_ai, outcome.c_term) != pytest.approx((r.variance_ai, r.c_term), rel=1e-3)
+    with pytest.raises(ValueError, match="bias_variance"):
+        abadie_imbens_att(d, own_match.pairs, "re78", "treat", bias_adjust=z, bias_variance="nope", **opts)

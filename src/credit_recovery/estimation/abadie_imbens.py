@@ -238,6 +238,8 @@ class AbadieImbensATT:
         The conditional variances of the controls used (one value for all when ``J = 0``).
     weights : pandas.Series
         :math:`K_j = \\sum_i w_{ij}`, how often each used control serves (in treated-unit shares).
+    bias_slopes : pandas.Series or None
+        :math:`\\hat\\alpha` of the bias correction (by covariate); ``None`` without it.
     """
 
     estimate: float
@@ -249,6 +251,7 @@ class AbadieImbensATT:
     var_matches: int
     sigma2: pd.Series = field(repr=False)
     weights: pd.Series = field(repr=False)
+    bias_slopes: pd.Series | None = field(default=None, repr=False)
 
     @property
     def variance(self) -> float:
@@ -304,12 +307,51 @@ def _metric_coords(data: pd.DataFrame, metric: Sequence[str], standardize: bool)
     return coords
 
 
+def _bias_correction(data, cols, y, t, c, used, K):
+    """Abadie-Imbens (2011): slopes :math:`\\hat\\alpha` of Y on (1, Z) over the used controls, weighted
+    by :math:`K_j`, each pair's shift :math:`(Z_i - Z_j)'\\hat\\alpha` of its control's outcome, and
+    :math:`Z'\\hat\\alpha` of every unit."""
+    Z = data[cols].to_numpy(dtype=float)
+    rows = np.union1d(np.unique(t), used)
+    if not np.isfinite(Z[rows]).all():
+        raise ValueError(f"bias-correction covariates {cols} have missing values among the matched units")
+    sw = np.sqrt(K[used])
+    A = np.column_stack([np.ones(len(used)), Z[used]]) * sw[:, None]
+    coef, *_ = np.linalg.lstsq(A, y[used] * sw, rcond=None)
+    alpha = coef[1:]
+    return alpha, (Z[t] - Z[c]) @ alpha, Z @ alpha
+
+
+def _effects(data, bias_cols, bias_variance, y, t, c, w, used, K, treated):
+    """Unit effects of the matched treated (bias-corrected with ``bias_cols``) and the outcome, imputed
+    :math:`\\hat Y(0)` and pair shifts the variance is computed from: :math:`Y - Z'\\hat\\alpha` with
+    ``bias_variance = "residual"`` (on which the corrected estimator is the plain one), else :math:`Y`."""
+    if bias_variance not in ("outcome", "residual"):
+        raise ValueError(f"bias_variance must be 'outcome' or 'residual'; got {bias_variance!r}")
+    n = len(y)
+    alpha, pair_shift, fitted = (_bias_correction(data, bias_cols, y, t, c, used, K) if bias_cols
+                                 else (None, np.zeros(len(t)), None))
+    yhat0 = np.bincount(t, weights=w * (y[c] + pair_shift), minlength=n)
+    tau_i = y[treated] - yhat0[treated]
+    if fitted is not None and bias_variance == "residual":
+        y, pair_shift = y - fitted, np.zeros(len(t))
+        yhat0 = np.bincount(t, weights=w * y[c], minlength=n)
+    return alpha, y, yhat0, pair_shift, tau_i
+
+
+def _control_variances(y, tr, t, c, w, pair_shift, tau, N1, used, coords, strata_code, J, tol):
+    """:math:`\\hat\\sigma^2(X_j)` of the used controls: the homoskedastic constant with ``J = 0``, else
+    :func:`_conditional_variances` within arm and stratum."""
+    if J == 0:
+        return np.full(len(used), 0.5 * float(np.sum(w * (y[t] - y[c] - pair_shift - tau) ** 2)) / N1)
+    sigma2 = _conditional_variances(y, strata_code * 2 + tr, coords, used, np.flatnonzero(np.isfinite(y)), J, tol)
+    if np.isnan(sigma2).any():
+        raise ValueError("a control used in matching has no other control with an observed outcome in its stratum")
+    return sigma2
+
+
 def abadie_imbens_att(
-    data: pd.DataFrame,
-    pairs: pd.DataFrame,
-    outcome: str,
-    treatment: str,
-    *,
+    data: pd.DataFrame, pairs: pd.DataFrame, outcome: str, treatment: str, *,
     metric: str | Sequence[str],
     strata: str | Sequence[str] | None = None,
     var_matches: int = 4,
@@ -319,6 +361,7 @@ def abadie_imbens_att(
     ratio: int = 1,
     standardize: bool = True,
     tie_tolerance: float = TIE_TOLERANCE,
+    bias_adjust: str | Sequence[str] | None = None, bias_variance: str = "outcome",
 ) -> AbadieImbensATT:
     """Matching estimator of the ATT and its Abadie-Imbens variance, from the match structure.
 
@@ -351,8 +394,15 @@ def abadie_imbens_att(
         **logit** propensity model and the column of ``data`` with its fitted probabilities: adds the
         Abadie-Imbens (2016) adjustment for matching on the estimated score.
     ratio : int
-        :math:`M`, controls per treated unit in the matching (imputes :math:`\\hat Y_i(1)` of the
-        controls in the 2016 adjustment).
+        :math:`M`, controls per treated unit (imputes the controls' :math:`\\hat Y_i(1)` in the 2016 terms).
+    bias_adjust : str or sequence of str, optional
+        Covariates :math:`Z` of the Abadie-Imbens (2011) bias correction: each matched control's outcome
+        becomes :math:`Y_j + (Z_i - Z_j)'\\hat\\alpha`, with :math:`\\hat\\alpha` the slopes of a least-squares
+        regression of :math:`Y` on :math:`(1, Z)` over the used controls weighted by :math:`K_j`
+        (``Matching::Match(..., BiasAdjust = TRUE, Z = Z)``). The variance keeps its formula with the
+        corrected unit effects. ``bias_variance``: ``"outcome"`` (``Matching``'s) estimates the conditional
+        variances (and 2016 terms) of :math:`Y`; ``"residual"`` those of :math:`Y - Z'\\hat\\alpha`, on which
+        the corrected estimator is the plain matching estimator (:math:`\\hat\\alpha` taken as fixed).
 
     Returns
     -------
@@ -360,9 +410,8 @@ def abadie_imbens_att(
 
     Notes
     -----
-    The formulas are in the module docstring. R's ``Matching`` with a caliper also counts the dropped
-    treated units, as zero effects, in :math:`N_1`; here they are left out. With exact strata the score is
-    (stratum, :math:`p`) and every neighbour search stays in the stratum.
+    Formulas: module docstring. R's ``Matching`` with a caliper counts dropped treated units as zero
+    effects in :math:`N_1`; here they are left out. Neighbour searches stay in their exact stratum.
     """
     metric_cols, strata_cols = _columns(data, metric), _columns(data, strata)
     if not metric_cols:
@@ -372,34 +421,30 @@ def abadie_imbens_att(
     t, c, w = _complete_pairs(data, pairs, y, tr, weight)
     n = len(data)
     w, treated, K, KK = _match_arrays(n, t, c, w)
-    yhat0 = np.bincount(t, weights=w * y[c], minlength=n)
-    tau_i = y[treated] - yhat0[treated]
-    tau, N1 = float(tau_i.mean()), len(treated)
     used = np.unique(c)
+    alpha, y, yhat0, pair_shift, tau_i = _effects(data, _columns(data, bias_adjust), bias_variance, y, t, c, w,
+                                                  used, K, treated)
+    tau, N1 = float(tau_i.mean()), len(treated)
     coords = _metric_coords(data, metric_cols, standardize)
     strata_code = (data.groupby(strata_cols, sort=True).ngroup().to_numpy() if strata_cols
                    else np.zeros(n, dtype=np.int64))
-    if int(var_matches) == 0:
-        sigma2_used = np.full(len(used), 0.5 * float(np.sum(w * (y[t] - y[c] - tau) ** 2)) / N1)
-    else:
-        sigma2_used = _conditional_variances(y, strata_code * 2 + tr, coords, used, np.flatnonzero(np.isfinite(y)),
-                                             int(var_matches), tie_tolerance)
-        if np.isnan(sigma2_used).any():
-            raise ValueError("a control used in matching has no other control with an observed outcome in its stratum")
+    sigma2_used = _control_variances(y, tr, t, c, w, pair_shift, tau, N1, used, coords, strata_code,
+                                     int(var_matches), tie_tolerance)
     v_ai = (float(np.sum((tau_i - tau) ** 2)) + float(np.sum((K[used] ** 2 - KK[used]) * sigma2_used))) / N1**2
     c_term = d_term = None
     if ps_design is not None or propensity is not None:
         if ps_design is None or propensity is None or int(var_matches) < 2:
             raise ValueError("the propensity adjustment needs ps_design, propensity and var_matches >= 2")
         controls = np.flatnonzero((tr == 0) & np.isfinite(y) & np.isin(strata_code, strata_code[treated]))
-        c_term, d_term = _ps_adjustment(y, strata_code, coords, ps_design.reindex(data.index).to_numpy(dtype=float),
-                                        data[propensity].to_numpy(dtype=float), treated, controls, yhat0, tau,
-                                        int(ratio), int(var_matches), tie_tolerance)
+        X = ps_design.reindex(data.index).to_numpy(dtype=float)
+        c_term, d_term = _ps_adjustment(y, strata_code, coords, X, data[propensity].to_numpy(dtype=float), treated,
+                                        controls, yhat0, tau, int(ratio), int(var_matches), tie_tolerance)
     labels = data.index[used]
     return AbadieImbensATT(
         estimate=tau, variance_ai=v_ai, c_term=c_term, d_term=d_term, n_treated=N1, n_controls=len(used),
         var_matches=int(var_matches), sigma2=pd.Series(sigma2_used, index=labels, name="sigma2"),
         weights=pd.Series(K[used], index=labels, name="K"),
+        bias_slopes=None if alpha is None else pd.Series(alpha, index=_columns(data, bias_adjust), name="alpha"),
     )
 
 

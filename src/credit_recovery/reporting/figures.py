@@ -85,6 +85,13 @@ def forest_plot(estimates: pd.DataFrame, outcomes: Sequence[str] = FOREST_OUTCOM
     return fig
 
 
+#: Event-study series: (sample, legend label, colour of :data:`PALETTE`).
+_EVENT_SERIES: tuple[tuple[str, str, str], ...] = (
+    ("panel_es", "student FE event study (two-way FE)", "blue"),
+    ("panel_cs", "Callaway-Sant'Anna (same-cohort classroom comparison)", "orange"),
+)
+
+
 @styled
 def event_study_plot(estimates: pd.DataFrame, outcomes: Sequence[str] = EVENT_STUDY_OUTCOMES) -> Figure:
     """Event-study plot: online minus classroom recoverers by year relative to the recovery year (ref. -1).
@@ -92,38 +99,50 @@ def event_study_plot(estimates: pd.DataFrame, outcomes: Sequence[str] = EVENT_ST
     Parameters
     ----------
     estimates : pandas.DataFrame
-        Tidy estimate rows; the event-study rows (sample ``panel_es``,
-        treatments ``online_m3`` ... ``online_p2``) are drawn, with the
-        reference year -1 at zero.
+        Tidy estimate rows; the event-study rows (treatments ``online_m3`` ... ``online_p2``) of the
+        two-way FE event study (sample ``panel_es``) and, beside them, of the same-cohort
+        Callaway-Sant'Anna estimator (sample ``panel_cs``) are drawn, with the reference year -1 at zero.
     outcomes : sequence of str
         Outcomes, one panel each, in order (those without estimates are left out).
 
     Returns
     -------
     matplotlib.figure.Figure
-        One panel per outcome; the panels share one x-axis label.
+        One panel per outcome; the panels share one x-axis label and, with both estimators, a legend.
     """
-    es = estimates[(estimates["sample"] == "panel_es") & estimates["treatment"].str.startswith("online_")]
-    outcomes = [o for o in outcomes if o in set(es["outcome"])]
+    rows = estimates[estimates["sample"].isin([s for s, _, _ in _EVENT_SERIES])
+                     & estimates["treatment"].str.startswith("online_")]
+    outcomes = [o for o in outcomes if o in set(rows["outcome"])]
+    series = [x for x in _EVENT_SERIES if x[0] in set(rows["sample"])]
     ncol = max(len(outcomes), 1)
-    fig = Figure(figsize=(3.2 * ncol, 3.4))
+    fig = Figure(figsize=(3.2 * ncol, 3.4 + 0.3 * (len(series) > 1)))
     axes = fig.subplots(1, ncol, squeeze=False)
     for ax, y in zip(axes[0], outcomes):
-        d = es[es["outcome"] == y].copy()
-        d["k"] = [event_time_of(t) for t in d["treatment"]]
-        d = pd.concat([d, pd.DataFrame({"k": [-1], "estimate": [0.0], "ci_low": [0.0], "ci_high": [0.0]})])
-        d = d.sort_values("k")
         ax.axhline(0, color="0.4", lw=0.8, ls="--")
         ax.axvline(-0.5, color="0.7", lw=0.8)
-        ax.errorbar(d["k"], d["estimate"], yerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
-                    fmt="o-", color=PALETTE["blue"], capsize=3)
+        for j, (sample, label, color) in enumerate(series):
+            d = rows[(rows["outcome"] == y) & (rows["sample"] == sample)].copy()
+            if d.empty:
+                continue
+            d["k"] = [event_time_of(t) for t in d["treatment"]]
+            d = pd.concat([d, pd.DataFrame({"k": [-1], "estimate": [0.0], "ci_low": [0.0], "ci_high": [0.0]})])
+            d = d.sort_values("k")
+            shift = (j - (len(series) - 1) / 2) * 0.15  # side by side, not on top of each other
+            ax.errorbar(d["k"] + shift, d["estimate"],
+                        yerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
+                        fmt="o-", color=PALETTE[color], capsize=3, label=label)
         ax.set_xticks(list(_EVENT_TICKS))
         ax.set_xticklabels(list(_EVENT_TICKS.values()))
         ax.set_title(OUTCOME_LABELS.get(y, y), fontsize=10)
     # one label for all panels: under each 3-inch panel the 13-point label was wider than the panel
     fig.supxlabel("years since recovery (0 = recovery year)", fontsize=12)
-    fig.suptitle("Student fixed-effects event study: online minus classroom recoverers (reference: failure year)",
-                 fontsize=11)
+    fig.suptitle("Event study: online minus classroom recoverers (reference: failure year)", fontsize=11)
+    if len(series) > 1 and outcomes:
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=len(series), fontsize=9, frameon=False,
+                   bbox_to_anchor=(0.5, 0.0))
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
+        return fig
     fig.tight_layout()
     return fig
 

@@ -27,6 +27,7 @@ __all__ = ["SPECIFICATIONS", "SCORE_OUTCOMES", "OUTCOME_LABELS", "effect_size_ta
 SPECIFICATIONS: dict[str, tuple[str, str, str]] = {
     "Naive": ("online", "naive difference in means (OLS)", "cohort"),
     "Matched": ("online", "nearest-neighbour matching, WLS", "matched"),
+    "Matched, bias-corrected": ("online", "nearest-neighbour matching, bias-corrected", "matched"),
     "Matched + covariates": ("online", "nearest-neighbour matching, WLS g-computation", "matched"),
     "Matched, school-year FE": ("online", "matched WLS, covariates, school-by-year FE", "matched_fe"),
     "Matched, response-weighted": ("online", "matched WLS, covariates, school-by-year FE, response-weighted",

@@ -148,7 +148,8 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
     design : mapping, optional
         ``{"scores", "pairs", "matching"}``: every unit of the propensity model, the matched pairs and the
         ``matching`` config section. With ``replace`` and ``options``, the unadjusted matched ATT gets the
-        standard errors ``models.matched_variance`` names (:mod:`credit_recovery.specs.matched_variance`).
+        standard errors ``models.matched_variance`` names and, with ``models.matched_bias_correction``,
+        the bias correction (:mod:`credit_recovery.specs.matched_variance`).
 
     Returns
     -------
@@ -165,10 +166,11 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         covariates = list(dict.fromkeys([*covariates, *extra]))
     outcomes = modelled_outcomes(cohort, outcomes)
     est = [naive_estimates(cohort, outcomes), matched_estimates(matched, outcomes, covariates, replace=replace)]
-    variance = resolve_model_options(options)["matched_variance"] if options is not None else "hc3"
-    if replace and design is not None and variance != "hc3":
+    opt = resolve_model_options(options) if options is not None else {"matched_variance": "hc3"}
+    if replace and design is not None and opt["matched_variance"] != "hc3":
         est[1] = with_abadie_imbens(est[1], design["scores"], design["pairs"], outcomes, design["matching"],
-                                    adjust=variance == "abadie_imbens")
+                                    adjust=opt["matched_variance"] == "abadie_imbens",
+                                    bias_correct=bool(opt["matched_bias_correction"]))
     samples = [estimate_samples(cohort, outcomes, "cohort"), estimate_samples(matched, outcomes, "matched")]
     if options is not None:
         fe_covariates = design_covariates or covariates
