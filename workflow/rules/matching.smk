@@ -70,8 +70,12 @@ rule attrition:
         code=PACKAGE_STAMP,
     output:
         table="results/matching/attrition.csv",
+        bounds="results/matching/lee_bounds.csv",
     params:
         outcomes=config["models"]["outcomes"],
+        cluster=config["models"]["cluster"],
+        reps=config["models"]["bootstrap_reps"],
+        seed=config["models"]["seed"],
     conda:
         "../../environment.yml"
     log:

@@ -59,6 +59,7 @@ rule appendix:
         data="results/data",
         truth=truth_comparison_inputs,
         attrition="results/matching/attrition.csv",
+        lee_bounds="results/matching/lee_bounds.csv",
         stage_files=stage_public_files,
         validity=validity_matrix_files,
         code=PACKAGE_STAMP,
