@@ -115,7 +115,7 @@ def event_study_plot(estimates: pd.DataFrame, outcomes: Sequence[str] = EVENT_ST
     outcomes = [o for o in outcomes if o in set(rows["outcome"])]
     series = [x for x in _EVENT_SERIES if x[0] in set(rows["sample"])]
     ncol = max(len(outcomes), 1)
-    fig = Figure(figsize=(3.2 * ncol, 3.4 + 0.3 * (len(series) > 1)))
+    fig = Figure(figsize=(3.2 * ncol, 3.4 + 0.4 * (len(series) > 1)))
     axes = fig.subplots(1, ncol, squeeze=False)
     for ax, y in zip(axes[0], outcomes):
         ax.axhline(0, color="0.4", lw=0.8, ls="--")
@@ -137,11 +137,11 @@ def event_study_plot(estimates: pd.DataFrame, outcomes: Sequence[str] = EVENT_ST
     # one label for all panels: under each 3-inch panel the 13-point label was wider than the panel
     fig.supxlabel("years since recovery (0 = recovery year)", fontsize=12)
     fig.suptitle("Event study: online minus classroom recoverers (reference: failure year)", fontsize=11)
-    if len(series) > 1 and outcomes:
+    if len(series) > 1 and outcomes:  # the legend under the title, above the panels
         handles, labels = axes[0][0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=len(series), fontsize=9, frameon=False,
-                   bbox_to_anchor=(0.5, 0.0))
-        fig.tight_layout(rect=(0, 0.06, 1, 1))
+        fig.tight_layout(rect=(0, 0, 1, 0.9))
+        fig.legend(handles, labels, loc="upper center", ncol=len(series), fontsize=9, frameon=False,
+                   bbox_to_anchor=(0.5, 0.93))
         return fig
     fig.tight_layout()
     return fig
