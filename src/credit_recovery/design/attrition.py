@@ -213,4 +213,3 @@ def public_attrition_table(table: pd.DataFrame, min_cell_size: int = 10, marker:
             out[c] = out[c].astype(object)
             out.loc[extra[:, j], c] = marker
     return out
-

@@ -422,8 +422,8 @@ def abadie_imbens_att(
     n = len(data)
     w, treated, K, KK = _match_arrays(n, t, c, w)
     used = np.unique(c)
-    alpha, y, yhat0, pair_shift, tau_i = _effects(data, _columns(data, bias_adjust), bias_variance, y, t, c, w,
-                                                  used, K, treated)
+    bias_cols = _columns(data, bias_adjust)
+    alpha, y, yhat0, pair_shift, tau_i = _effects(data, bias_cols, bias_variance, y, t, c, w, used, K, treated)
     tau, N1 = float(tau_i.mean()), len(treated)
     coords = _metric_coords(data, metric_cols, standardize)
     strata_code = (data.groupby(strata_cols, sort=True).ngroup().to_numpy() if strata_cols
@@ -444,7 +444,7 @@ def abadie_imbens_att(
         estimate=tau, variance_ai=v_ai, c_term=c_term, d_term=d_term, n_treated=N1, n_controls=len(used),
         var_matches=int(var_matches), sigma2=pd.Series(sigma2_used, index=labels, name="sigma2"),
         weights=pd.Series(K[used], index=labels, name="K"),
-        bias_slopes=None if alpha is None else pd.Series(alpha, index=_columns(data, bias_adjust), name="alpha"),
+        bias_slopes=None if alpha is None else pd.Series(alpha, index=bias_cols, name="alpha"),
     )
 
 

@@ -30,7 +30,7 @@ treatment effects", *Review of Economic Studies* 76(3), 1071-1102; G. W. Imbens 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import optimize, stats
@@ -158,5 +158,5 @@ def lee_bounds_interval(y, treated, weights=None, clusters=None, *, reps: int = 
     d = np.asarray(draws)
     se_lo, se_hi = float(d[:, 0].std(ddof=1)), float(d[:, 1].std(ddof=1))
     c = imbens_manski_critical_value(point.upper - point.lower, max(se_lo, se_hi), level)
-    return LeeBounds(**{**point.__dict__, "ci_low": point.lower - c * se_lo, "ci_high": point.upper + c * se_hi,
-                        "se_lower": se_lo, "se_upper": se_hi})
+    return replace(point, ci_low=point.lower - c * se_lo, ci_high=point.upper + c * se_hi, se_lower=se_lo,
+                   se_upper=se_hi)

@@ -137,13 +137,11 @@ def event_study_plot(estimates: pd.DataFrame, outcomes: Sequence[str] = EVENT_ST
     # one label for all panels: under each 3-inch panel the 13-point label was wider than the panel
     fig.supxlabel("years since recovery (0 = recovery year)", fontsize=12)
     fig.suptitle("Event study: online minus classroom recoverers (reference: failure year)", fontsize=11)
-    if len(series) > 1 and outcomes:  # the legend under the title, above the panels
-        handles, labels = axes[0][0].get_legend_handles_labels()
-        fig.tight_layout(rect=(0, 0, 1, 0.9))
-        fig.legend(handles, labels, loc="upper center", ncol=len(series), fontsize=9, frameon=False,
-                   bbox_to_anchor=(0.5, 0.93))
-        return fig
-    fig.tight_layout()
+    legend = len(series) > 1 and bool(outcomes)  # under the title, above the panels
+    fig.tight_layout(rect=(0, 0, 1, 0.9 if legend else 1))
+    if legend:
+        fig.legend(*axes[0][0].get_legend_handles_labels(), loc="upper center", ncol=len(series), fontsize=9,
+                   frameon=False, bbox_to_anchor=(0.5, 0.93))
     return fig
 
 

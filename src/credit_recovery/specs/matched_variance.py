@@ -86,8 +86,8 @@ def with_abadie_imbens(estimates: pd.DataFrame, scores: pd.DataFrame, pairs: pd.
                        adjust: bool = True, bias_correct: bool = False) -> pd.DataFrame:
     """``estimates`` with each unadjusted matched row replaced by its Abadie-Imbens row (same place).
 
-    Without ``bias_correct`` the estimate is unchanged when no outcome is missing; with missing outcomes it is the matching
-    estimator over the complete pairs (each treated unit's observed controls, equally weighted). An
+    Without ``bias_correct`` the estimate is unchanged when no outcome is missing; with missing outcomes it
+    is the matching estimator over the complete pairs (each treated unit's observed controls, equally weighted). An
     outcome whose Abadie-Imbens variance cannot be estimated (a matched control with no other control
     with the outcome in its stratum, in tiny or sparse samples) keeps its HC3 row, with a warning.
     """
