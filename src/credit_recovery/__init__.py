@@ -58,6 +58,13 @@ _EXPORTS: dict[str, str] = {
     "improvement_index": "estimation.effect_sizes",
     "cox_index": "estimation.effect_sizes",
     "baseline_equivalence": "estimation.effect_sizes",
+    # sensitivity to hidden bias
+    "robustness_value": "estimation.sensitivity",
+    "partial_r2": "estimation.sensitivity",
+    "ovb_benchmark_bounds": "estimation.sensitivity",
+    "e_value": "estimation.sensitivity",
+    "rosenbaum_bounds": "estimation.sensitivity",
+    "rosenbaum_gamma": "estimation.sensitivity",
     "holm_adjust": "estimation.multiple_testing",
     # engagement analytics
     "sessionize": "engagement.sessions",
