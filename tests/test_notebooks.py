@@ -160,6 +160,11 @@ def test_every_number_in_the_brief_equals_its_result_file(run, repo):
             value = {"per_percentage_points": 10, "satisfied": 0.05, "limit": 0.25}[field]
         elif source == "match_summary":
             value = float(pd.read_csv(r / "matching/match_summary.csv").set_index("index").loc[key, field])
+        elif source == "sensitivity":
+            value = float(pd.read_csv(r / "models/sensitivity.csv").set_index("outcome").loc[key[0], field])
+        elif source == "sensitivity_benchmarks":
+            b = pd.read_csv(r / "models/sensitivity_benchmarks.csv").set_index(["outcome", "benchmark", "kd"])
+            value = float(b.loc[(key[0], key[1], float(key[2])), field])
         elif source == "validity" and field in ("replicates_total", "scenarios"):
             at = vm[vm["scale"] == key[0]]
             value = (at.groupby("scenario")["replicates"].max().sum() if field == "replicates_total"

@@ -155,3 +155,33 @@ def test_bad_arguments_are_refused():
         rosenbaum_bounds([1.0, 2.0], [0.5])
     with pytest.raises(ValueError, match="finite"):
         rosenbaum_bounds([1.0, np.nan])
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), gamma=st.floats(-2, 2))
+def test_the_omitted_variable_bias_formula_is_the_distance_between_short_and_long_weighted_regressions(seed, gamma):
+    """Cinelli-Hazlett's eq. 9 is an identity of least squares (here weighted): no approximation to test against."""
+    from credit_recovery.estimation.sensitivity import omitted_variable_bias
+    rng = np.random.default_rng(seed)
+    n = 300
+    x = rng.normal(size=(n, 2))
+    z = rng.normal(size=n) + 0.3 * x[:, 0]
+    d = (0.5 * x[:, 1] + gamma * z + rng.normal(size=n) > 0).astype(float)
+    y = 0.4 * d + x @ [0.3, -0.2] + gamma * z + rng.normal(size=n)
+    sw = np.sqrt(rng.uniform(0.2, 3.0, n))  # WLS = OLS on rows scaled by sqrt(w)
+    one = np.ones(n)
+    short = np.column_stack([one, d, x]) * sw[:, None]
+    long = np.column_stack([one, d, x, z]) * sw[:, None]
+    (b_s, se_s, dof_s), (b_l, se_l, dof_l) = (_ols(y * sw, m) for m in (short, long))
+    b_z = _ols(d * sw, np.column_stack([one, x, z]) * sw[:, None])
+    r2yz = partial_r2(b_l[4] / se_l[4], dof_l)
+    r2dz = partial_r2(b_z[0][3] / b_z[1][3], b_z[2])
+    assert omitted_variable_bias(se_s[1], dof_s, r2dz, r2yz) == pytest.approx(abs(b_s[1] - b_l[1]), rel=1e-8, abs=1e-12)
+
+
+def test_a_risk_difference_interval_reaching_below_zero_risk_keeps_its_e_value():
+    """Only the limit nearest the null counts: a lower limit below -baseline (a tiny district's wide interval) is a
+    risk ratio near 0 and does not stop the E-value of the estimate or of the upper limit."""
+    e = e_value(-0.3, -0.7, -0.05, scale="rd", baseline=0.5)
+    assert e["e_value"] == pytest.approx(e_value_rr(0.4)) and e["e_value_ci"] == pytest.approx(e_value_rr(0.9))
+    assert e_value(-0.3, -0.7, 0.1, scale="rd", baseline=0.5)["e_value_ci"] == 1.0

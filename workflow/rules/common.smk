@@ -137,6 +137,7 @@ def final_outputs():
         "results/matching/balance.csv",
         "results/models/estimates.csv",
         "results/models/effect_sizes.csv",
+        "results/models/sensitivity.csv",
         "results/public/estimates.csv",
         "results/public/brief.html",
         "results/public/appendix.html",

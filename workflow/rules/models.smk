@@ -103,3 +103,25 @@ rule models_tables:
         "results/logs/models_tables.log",
     script:
         "../scripts/models_tables.py"
+
+
+rule sensitivity:
+    input:
+        matched="results/matching/matched.parquet",
+        scores="results/matching/propensity.parquet",
+        pairs="results/matching/pairs.parquet",
+        estimates="results/models/estimates.csv",
+        code=PACKAGE_STAMP,
+    output:
+        table="results/models/sensitivity.csv",
+        benchmarks="results/models/sensitivity_benchmarks.csv",
+    params:
+        matching=config["matching"],
+        models=config["models"],
+        sensitivity=config.get("sensitivity", {}),
+    conda:
+        "../../environment.yml"
+    log:
+        "results/logs/sensitivity.log",
+    script:
+        "../scripts/sensitivity.py"

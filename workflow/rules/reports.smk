@@ -27,6 +27,8 @@ rule brief:
         data="results/data",
         types=engagement_types,
         validity=validity_matrix_files,
+        sensitivity="results/models/sensitivity.csv",
+        sensitivity_benchmarks="results/models/sensitivity_benchmarks.csv",
         match_summary="results/matching/match_summary.csv",
         code=PACKAGE_STAMP,
     output:
@@ -60,6 +62,8 @@ rule appendix:
         truth=truth_comparison_inputs,
         attrition="results/matching/attrition.csv",
         lee_bounds="results/matching/lee_bounds.csv",
+        sensitivity="results/models/sensitivity.csv",
+        sensitivity_benchmarks="results/models/sensitivity_benchmarks.csv",
         stage_files=stage_public_files,
         validity=validity_matrix_files,
         code=PACKAGE_STAMP,

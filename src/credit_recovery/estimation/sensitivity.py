@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["partial_r2", "robustness_value", "ovb_benchmark_bounds", "e_value_rr", "e_value",
-           "signed_rank_statistic", "rosenbaum_bounds", "rosenbaum_gamma"]
+__all__ = ["partial_r2", "robustness_value", "omitted_variable_bias", "ovb_benchmark_bounds", "e_value_rr",
+           "e_value", "signed_rank_statistic", "rosenbaum_bounds", "rosenbaum_gamma"]
 
 
 def partial_r2(t: float, dof: float) -> float:
@@ -85,6 +85,14 @@ def robustness_value(t: float, dof: float, q: float = 1.0, alpha: float | None =
     return float(0.5 * (np.sqrt(fqa ** 4 + 4 * fqa ** 2) - fqa ** 2))
 
 
+def omitted_variable_bias(se: float, dof: float, r2dz_x: float, r2yz_dx: float) -> float:
+    """Size of the bias of a coefficient from omitting a confounder Z with these partial :math:`R^2`:
+    :math:`\\sqrt{R^2_{Y\\sim Z|D,X} R^2_{D\\sim Z|X} / (1 - R^2_{D\\sim Z|X})}\\;SE\\,\\sqrt{\\nu}` (Cinelli and
+    Hazlett 2020, eq. 9; ``se`` and ``dof`` of the regression without Z, unadjusted). For least squares it is
+    exactly the distance between the coefficients without and with Z."""
+    return float(np.sqrt(r2yz_dx * r2dz_x / (1 - r2dz_x)) * se * np.sqrt(dof))
+
+
 def ovb_benchmark_bounds(estimate: float, se: float, dof: float, r2dxj_x: float, r2yxj_dx: float,
                          kd: float = 1.0, ky: float | None = None, alpha: float = 0.05,
                          reduce: bool = True) -> dict[str, float]:
@@ -104,7 +112,7 @@ def ovb_benchmark_bounds(estimate: float, se: float, dof: float, r2dxj_x: float,
     if r2zxj >= 1:
         raise ValueError(f"kd = {kd} is impossible for this benchmark")
     r2yz = min(((np.sqrt(ky) + np.sqrt(r2zxj)) / np.sqrt(1 - r2zxj)) ** 2 * (r2yxj_dx / (1 - r2yxj_dx)), 1.0)
-    bias = np.sqrt(r2yz * r2dz / (1 - r2dz)) * se * np.sqrt(dof)
+    bias = omitted_variable_bias(se, dof, r2dz, r2yz)
     adj = estimate - np.sign(estimate) * bias if reduce else estimate + np.sign(estimate) * bias
     adj_se = np.sqrt((1 - r2yz) / (1 - r2dz)) * se * np.sqrt(dof / (dof - 1))
     crit = stats.t.ppf(1 - alpha / 2, dof - 1)
@@ -148,10 +156,11 @@ def e_value(estimate: float, ci_low: float | None = None, ci_high: float | None 
     elif scale == "rd":
         if baseline is None or not 0 < baseline < 1:
             raise ValueError("a risk difference needs the comparison arm's risk, baseline in (0, 1)")
-        lo, hi = ((baseline + v) / baseline if v is not None else None for v in (ci_low, ci_high))
         rr = (baseline + estimate) / baseline
-        if rr <= 0 or (lo is not None and lo <= 0):
+        if rr <= 0:
             raise ValueError("the risk difference takes the risk below zero: no risk ratio")
+        # a lower limit below -baseline is a risk ratio near 0: only its side of 1 matters (the nearest limit is hi)
+        lo, hi = (max((baseline + v) / baseline, 1e-12) if v is not None else None for v in (ci_low, ci_high))
     elif scale == "rr":
         rr, lo, hi = estimate, ci_low, ci_high
     else:

@@ -119,6 +119,7 @@ def unit_effects(w: World, rec: pd.DataFrame, recovery: dict[str, np.ndarray], t
         "school_year": ep["school_year"].to_numpy(),
         "online": ep["online"].to_numpy(), "supportive": ep["supportive"].to_numpy(bool),
         "user_type": np.array(USER_TYPES)[ep["type_code"].to_numpy()],
+        "hidden_u": st["U"].to_numpy()[ep["st"].to_numpy()],  # the latent confounder (times γ in take-up, outcomes)
     })
     assert (rec.loc[rec["is_index"], "episode"].to_numpy() == ep["episode"].to_numpy()).all()
     _score_unit_effects(w, ue, tau, observed)
