@@ -7,7 +7,7 @@ on two medium districts (seeds 11, 12), `dfail` is the mean over the online take
 (`y1_failed_core - y0_failed_core` of the unit effects). The truth of `ocr_cum_credits_2y` and `ocr_graduated`
 holds the recovery of those courses the year after at the observed episodes (docs/synthetic-district.md); about
 0.245 credits are recovered per failed core course, so the left-out part is about 0.245 * dfail credits. The fit
-dfail = -0.024 - 1.43 ocr_credits + 1.46 ocr_credit_recovered (residual SD 0.033) sets the registry's
+dfail = -0.024 - 1.43 ocr_credits + 1.46 ocr_credit_recovered (residual SD 0.034) sets the registry's
 `other_courses_effect` knob: |ocr_credits - ocr_credit_recovered| > 0.075 (about 0.025 credits left out).
 """
 import itertools
