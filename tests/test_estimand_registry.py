@@ -110,4 +110,7 @@ def test_large_other_course_credits_effects_leave_the_longrun_truth_incomplete()
         for e in ("ocr_credits", "ocr_on_track", "ocr_math"):  # their truth has no later-year route
             assert assumptions_hold(sample, far, e), (sample, e)
     assert not assumptions_hold("ipw3", far, "bot_cum_credits_2y")
+    # heterogeneous credits effects move some units' failures even at the default mean effects
+    het = {**base, "effect_heterogeneity": {"ocr_credits": {"credits_pre": 0.2}}}
+    assert not assumptions_hold("matched", het, "ocr_graduated") and assumptions_hold("matched", het, "ocr_credits")
     assert not assumptions_hold("matched", far)  # without an estimand, any estimand's knob counts

@@ -140,7 +140,9 @@ def _other_courses_effect(settings: Mapping[str, Any], estimand_id: str | None) 
     if estimand_id is not None and estimand_id not in LONGRUN_TRUTH_HOLDS_LATER_RECOVERY:
         return False
     eff = {**_default_effects(), **(settings.get("effects") or {})}
-    return abs(float(eff["ocr_credits"]) - float(eff["ocr_credit_recovered"])) > OTHER_COURSES_EFFECT_LIMIT
+    het = settings.get("effect_heterogeneity") or {}
+    varies = any(float(v) != 0 for e in ("ocr_credits", "ocr_credit_recovered") for v in (het.get(e) or {}).values())
+    return varies or abs(float(eff["ocr_credits"]) - float(eff["ocr_credit_recovered"])) > OTHER_COURSES_EFFECT_LIMIT
 
 
 def _dynamics(settings: Mapping[str, Any], estimand_id: str | None) -> bool:
@@ -176,10 +178,11 @@ KNOBS: dict[str, tuple[str, Callable[[Mapping[str, Any], str | None], bool]]] = 
                            "given the observed covariates only approximately",
                            lambda s, e: _covariate_attrition(s) and (s.get("attrition") or {}).get(
                                "covariate", "absence_rate_pre") not in EXACT_ATTRITION_COVARIATES),
-    "other_courses_effect": ("|effects.ocr_credits − effects.ocr_credit_recovered| > 0.075: the credits effect runs "
-                             "through the recovery year's other courses, so the treatment changes which core courses "
-                             "the student fails and recovers the year after, a route the simulator's truth of the "
-                             "two-year credits and graduation leaves out (it holds later recovery episodes at the "
+    "other_courses_effect": ("|effects.ocr_credits − effects.ocr_credit_recovered| > 0.075, or a non-zero "
+                             "effect_heterogeneity slope of either: the credits effect runs through the recovery "
+                             "year's other courses (for some units at least), so the treatment changes which core "
+                             "courses the student fails and recovers the year after, a route the simulator's truth of "
+                             "the two-year credits and graduation leaves out (it holds later recovery episodes at the "
                              "observed ones)", _other_courses_effect),
 }
 
