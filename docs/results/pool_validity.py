@@ -1,5 +1,7 @@
 """Rebuild docs/results/validity_matrix.{csv,png} from replicate tables, pooling with earlier summarized rows.
 
+The provenance, docs/results/validity_matrix.json, is written by hand (commits, commands, seeds).
+
 Run from the project root:
 
     .venv/bin/python docs/results/pool_validity.py RESULTS_DIR [EARLIER_MATRIX SCALE]
@@ -13,7 +15,9 @@ kept as they are where the new replicates have no such cell. ``assumptions_hold`
 replicate seed with the current estimand registry (``scenario_settings`` of each seed), so earlier rows follow
 the registry of today.
 """
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -73,9 +77,11 @@ new = new.sort_values(KEYS, kind="stable")
 new = new.sort_values(["scale", "scenario"], key=lambda s: s.map(order) if s.name == "scenario" else s,
                       kind="stable").reset_index(drop=True)
 new.to_csv("docs/results/validity_matrix.csv", index=False)
-save_figure(validity_heatmap(new, scenarios=scenarios), "docs/results/validity_matrix",
-            caption="Validity matrix: 95% CI coverage of each estimator by scenario; a dot marks the cells where the "
-                    "estimator's assumptions hold (the estimand registry).",
-            alt_text="Heat map of confidence-interval coverage, scenarios in rows and estimand-estimator pairs in "
-                     "columns; cells near 0.95 are light, cells far below are dark.")
+with tempfile.TemporaryDirectory() as tmp:  # only the PNG: validity_matrix.json is the run's provenance
+    save_figure(validity_heatmap(new, scenarios=scenarios), f"{tmp}/validity_matrix",
+                caption="Validity matrix: 95% CI coverage of each estimator by scenario; a dot marks the cells where "
+                        "the estimator's assumptions hold (the estimand registry).",
+                alt_text="Heat map of confidence-interval coverage, scenarios in rows and estimand-estimator pairs in "
+                         "columns; cells near 0.95 are light, cells far below are dark.")
+    shutil.copyfile(f"{tmp}/validity_matrix.png", "docs/results/validity_matrix.png")
 print(new.groupby(["scale", "scenario"])["replicates"].max().to_dict())
