@@ -59,6 +59,22 @@ def test_baseline_comes_before_outcomes(tables, result):
                                    check_dtype=False)
 
 
+def test_placebo_outcomes_are_the_year_before_the_failure(tables, result):
+    """math_pre2, reading_pre2 and gpa_pre2: the student's values of baseline_year - 1 (missing if not enrolled),
+    z-scores standardized within grade and year like the other scores."""
+    from credit_recovery.data.cohort import standardize_scores
+    sy = tables["student_years"].copy()
+    z = standardize_scores(sy)
+    sy = sy.assign(math_z=z["math_z"], reading_z=z["reading_z"]).set_index(["student_id", "school_year"])
+    c = result.cohort
+    key = pd.MultiIndex.from_arrays([c["student_id"], c["baseline_year"] - 1])
+    for col, src in (("math_pre2", "math_z"), ("reading_pre2", "reading_z"), ("gpa_pre2", "gpa")):
+        expected = sy[src].reindex(key).to_numpy()
+        pd.testing.assert_series_equal(pd.Series(expected, name=col), c[col].reset_index(drop=True),
+                                       check_dtype=False)
+    assert c["gpa_pre2"].notna().any() and c["gpa_pre2"].isna().any()  # first observed years have none
+
+
 def test_flow_counts_add_up(result):
     f = result.flow
     assert f.loc[0, "n"] - f.loc[0, "excluded"] == f.loc[1, "n"]

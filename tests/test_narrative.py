@@ -82,6 +82,9 @@ def test_mentor_and_idle_rows_name_their_comparison():
     assert "similar online students whose mentor did not" in text(effect_sentence(m))
     i = row("pass", est=-0.05, treatment="idle_share_10pp", estimand_id="engagement_idle_pass", sample="online")
     assert classify_comparison(i) == "idle"
+    p = row("math_pre2", est=0.02, estimand_id="placebo_math_pre2", sample="matched_fe")
+    assert classify_comparison(p) == "placebo"  # a check, never a headline of the online comparison
+    assert "online" not in set(headline_rows(pd.DataFrame([p]))["comparison"])
     t = text(effect_sentence(i))
     assert t.startswith("Each 10 percentage points more idle time went with a 5.0 percentage point less chance")
 

@@ -32,3 +32,15 @@ def test_truth_is_the_mean_effect_over_the_estimates_own_online_units():
     sup = on[on["supportive"]]
     assert out.loc["mentor_math", "truth"] == pytest.approx(sup["mentor_math"].mean())
     assert not out.loc["mentor_math", "covers"]
+
+
+def test_a_placebo_estimate_has_truth_zero_over_its_own_units():
+    from credit_recovery.truth.comparison import truth_vs_estimates
+    ue = pd.DataFrame({"student_id": ["a", "b", "c"], "course_record_id": ["r1", "r2", "r3"],
+                       "online": [1, 1, 0], "supportive": [True, False, False], "ocr_math": [0.1, 0.2, 0.3]})
+    est = pd.DataFrame({"estimand_id": ["placebo_math_pre2"], "outcome": ["math_pre2"], "estimator": ["e"],
+                        "sample": ["matched_fe"], "estimate": [0.05], "ci_low": [-0.01], "ci_high": [0.11]})
+    samples = pd.DataFrame({"sample": "matched_fe", "outcome": "math_pre2", "student_id": ["a", "b", "c"],
+                            "recovery_record_id": ["r1", "r2", "r3"]})
+    out = truth_vs_estimates(est, samples, ue)
+    assert out["truth"].tolist() == [0.0] and out["n_truth"].tolist() == [2] and out["covers"].tolist() == [True]

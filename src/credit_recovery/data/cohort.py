@@ -192,7 +192,8 @@ def standardize_scores(student_years: pd.DataFrame) -> pd.DataFrame:
 
 def _analysis_table(tables: Mapping[str, pd.DataFrame], units: pd.DataFrame, ep: pd.DataFrame,
                     options: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """One row per cohort unit: treatment, mentor, baseline covariates (year t), outcomes (year t + 1) and the
+    """One row per cohort unit: treatment, mentor, baseline covariates (year t), outcomes (year t + 1), the placebo
+    outcomes of year t - 1 (``math_pre2``, ``reading_pre2``, ``gpa_pre2``: missing when not enrolled) and the
     longer-run outcomes (:func:`credit_recovery.data.longrun.longrun_outcomes`, ``options`` the ``cohort`` section)."""
     sy = tables["student_years"].copy()
     z = standardize_scores(sy)
@@ -204,6 +205,9 @@ def _analysis_table(tables: Mapping[str, pd.DataFrame], units: pd.DataFrame, ep:
         "school_year": "baseline_year", "school_id": "baseline_school_id", "grade": "grade",
         "absence_rate": "absence_rate_pre", "math_z": "math_pre", "reading_z": "reading_pre", "gpa": "gpa_pre",
         "credits_earned": "credits_pre"})
+    pre2 = sy[["student_id", "school_year", "math_z", "reading_z", "gpa"]].rename(columns={
+        "math_z": "math_pre2", "reading_z": "reading_pre2", "gpa": "gpa_pre2"})
+    pre2["baseline_year"] = pre2.pop("school_year") + 1  # the year before the failure (event time -2)
     outc = sy[["student_id", "school_year", "school_id", "math_z", "reading_z", "gpa", "credits_earned"]].rename(
         columns={"math_z": "math", "reading_z": "reading", "gpa": "gpa", "credits_earned": "credits"})
     c = units.merge(ep[["recovery_record_id", "delivery", "mentor_id", "mark", "credits_earned", "subject",
@@ -212,6 +216,7 @@ def _analysis_table(tables: Mapping[str, pd.DataFrame], units: pd.DataFrame, ep:
     c["credit_recovered"] = (c["recovery_credits"] > 0).astype(float)
     c["online"] = (c["delivery"] == "online").astype(int)
     c = c.merge(base, on=["student_id", "baseline_year"], how="left", validate="one_to_one")
+    c = c.merge(pre2, on=["student_id", "baseline_year"], how="left", validate="one_to_one")
     c = c.merge(outc, on=["student_id", "school_year"], how="left", validate="one_to_one")
     c = c.merge(tables["students"][["student_id", "gender", "race_ethnicity"]], on="student_id", how="left")
     m = tables["mentors"].rename(columns={"instructionally_supportive": "mentor_supportive",
@@ -225,7 +230,8 @@ def _analysis_table(tables: Mapping[str, pd.DataFrame], units: pd.DataFrame, ep:
              "online", "delivery", "mentor_id", "mentor_supportive", "mentor_certified", "subject", "course_name",
              "failed_term", "episode_courses", "failed_courses_pre", "grade", "gender", "race_ethnicity", "frl", "ell", "sped",
              "absence_rate_pre", "math_pre", "reading_pre", "gpa_pre", "credits_pre",
-             "math", "reading", "credits", "gpa", "credit_recovered", "recovery_mark"]
+             "math", "reading", "credits", "gpa", "credit_recovered", "recovery_mark",
+             "math_pre2", "reading_pre2", "gpa_pre2"]
     longrun = longrun_outcomes(c[["student_id", "school_year"]], tables, options)
     c = pd.concat([c[order], longrun.drop(columns="student_id").set_index(c.index)], axis=1)
     return c.sort_values(["school_year", "student_id"], kind="stable").reset_index(drop=True)

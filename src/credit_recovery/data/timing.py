@@ -35,7 +35,7 @@ COHORT_TIMING: dict[str, str] = {
     "baseline_year": "baseline", "grade": "baseline", "gender": "baseline", "race_ethnicity": "baseline",
     "frl": "baseline", "ell": "baseline", "sped": "baseline", "absence_rate_pre": "baseline",
     "math_pre": "baseline", "reading_pre": "baseline", "gpa_pre": "baseline", "credits_pre": "baseline",
-    "failed_courses_pre": "baseline",
+    "failed_courses_pre": "baseline", "math_pre2": "baseline", "reading_pre2": "baseline", "gpa_pre2": "baseline",
     "school_id": "assignment", "school_year": "assignment", "subject": "assignment", "course_name": "assignment",
     "failed_term": "assignment",
     "online": "treatment", "delivery": "treatment", "mentor_id": "treatment", "mentor_supportive": "treatment",

@@ -19,11 +19,12 @@ __all__ = ["classify_comparison", "headline_rows", "is_naive", "naive_row"]
 
 
 def classify_comparison(row: Mapping[str, Any] | pd.Series) -> str:
-    """Which comparison an estimate row belongs to: ``online``, ``mentor``, ``idle`` or ``other``.
+    """Which comparison an estimate row belongs to: ``placebo``, ``online``, ``mentor``, ``idle`` or ``other``.
 
     Notes
     -----
-    In order: ``idle`` if the treatment or outcome names idle time;
+    In order: ``placebo`` if the estimand id starts with ``placebo_`` (a pre-failure outcome: a check, never
+    a headline); ``idle`` if the treatment or outcome names idle time;
     ``online`` if the treatment is ``online``; ``other`` if the estimand
     reads ``... vs classroom`` (an arm of a multi-arm comparison); ``mentor``
     if the estimand id starts with ``mentor_`` or the treatment names a
@@ -33,6 +34,8 @@ def classify_comparison(row: Mapping[str, Any] | pd.Series) -> str:
     outcome = str(row.get("outcome", "")).lower()
     estimand_id = str(row.get("estimand_id", "")).lower()
     estimand = str(row.get("estimand", "")).lower()
+    if estimand_id.startswith("placebo_"):
+        return "placebo"
     if "idle" in treatment or "idle" in outcome:
         return "idle"
     if treatment == "online":

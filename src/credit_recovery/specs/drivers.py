@@ -28,7 +28,7 @@ from credit_recovery.estimation.att import RankDeficientError, estimate_att
 from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
 from credit_recovery.specs.estimands import OCR_ESTIMANDS, SAMPLE_COLUMNS, stack_samples
 from credit_recovery.specs.ipw import three_way_ipw_estimates
-from credit_recovery.specs.matched import matched_fe_estimates
+from credit_recovery.specs.matched import matched_fe_estimates, placebo_estimates
 from credit_recovery.specs.matched_variance import with_abadie_imbens
 from credit_recovery.specs.mentor import course_test_stats, mentor_estimates
 from credit_recovery.specs.options import resolve_model_options
@@ -157,8 +157,9 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         Naive (sample ``cohort``), matched ATT without and with covariates
         (``matched``) and, with ``options``, matched FE (``matched_fe``, complete
         case) and the same response-weighted (``matched_rw``: the response model
-        on the FE specification's covariates, :mod:`credit_recovery.design.response`); the matched
-        rows carry :func:`treated_dropped_share` in ``share_treated_dropped``.
+        on the FE specification's covariates, :mod:`credit_recovery.design.response`), and the matched FE
+        design on ``models.placebo_outcomes`` (estimand ids ``placebo_*``, :func:`placebo_estimates`); the
+        matched rows carry :func:`treated_dropped_share` in ``share_treated_dropped``.
     """
     if options is not None:
         extra = [c for c in resolve_model_options(options)["adjust_for"] if c in matched.columns]
@@ -176,6 +177,11 @@ def run_models(cohort: pd.DataFrame, matched: pd.DataFrame, outcomes: Sequence[s
         fe_covariates = design_covariates or covariates
         for response in (None, fe_covariates):  # complete case, then response-weighted (matched_rw)
             e, s = matched_fe_estimates(matched, outcomes, fe_covariates, options, response_covariates=response)
+            est.append(e)
+            samples.append(s)
+        placebo = [o for o in opt["placebo_outcomes"] if o in matched.columns and matched[o].notna().any()]
+        if placebo:  # pre-failure outcomes through the same design: null unless the groups still differ
+            e, s = placebo_estimates(matched, placebo, fe_covariates, options)
             est.append(e)
             samples.append(s)
     out = estimates_frame(pd.concat(est, ignore_index=True))

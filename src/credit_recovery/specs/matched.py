@@ -13,7 +13,27 @@ from credit_recovery.specs.coding import covariate_design
 from credit_recovery.specs.estimands import OCR_ESTIMANDS, stack_samples, units_frame
 from credit_recovery.specs.options import fe_options, resolve_model_options
 
-__all__ = ["matched_fe_estimates"]
+__all__ = ["matched_fe_estimates", "placebo_estimates", "PLACEBO_ESTIMAND"]
+
+
+#: The ``estimand`` of the placebo rows.
+PLACEBO_ESTIMAND = "ATT on an outcome measured before the failure (placebo: zero unless the groups still differ)"
+
+
+def placebo_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covariates: Sequence[str],
+                      options: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The matched school-by-year FE design on placebo outcomes (``models.placebo_outcomes``).
+
+    The outcomes are measured in the year before the failure (``math_pre2``, ``reading_pre2``, ``gpa_pre2``
+    of the cohort), which the delivery of the next year's recovery cannot have changed: their estimates
+    (estimand id ``placebo_<outcome>``, truth 0) test whether matched online and classroom recoverers still
+    differ in ways the covariates of the failure year do not capture. Same rows and units as
+    :func:`matched_fe_estimates`.
+    """
+    est, samples = matched_fe_estimates(matched, outcomes, covariates, options)
+    est["estimand_id"] = [f"placebo_{o}" for o in est["outcome"]]
+    est["estimand"] = PLACEBO_ESTIMAND
+    return est, samples
 
 
 def matched_fe_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covariates: Sequence[str],

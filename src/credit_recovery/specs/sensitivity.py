@@ -150,7 +150,8 @@ def sensitivity_tables(matched: pd.DataFrame, units: pd.DataFrame, pairs: pd.Dat
     design, names = covariate_design(matched, covariates, absorbed=("school_id", "school_year"))
     rest = " + " + " + ".join(names) if names else ""
     whole = estimates["subgroup"].fillna("") == "" if "subgroup" in estimates else True
-    fe = estimates[(estimates["sample"] == _SAMPLE) & whole]
+    ocr = estimates["estimand_id"].astype(str).str.startswith("ocr_")  # not the placebo outcomes
+    fe = estimates[(estimates["sample"] == _SAMPLE) & whole & ocr]
     rows, bench = [], []
     for r in fe.itertuples():
         y = r.outcome

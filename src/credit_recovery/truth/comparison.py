@@ -26,18 +26,20 @@ def truth_vs_estimates(estimates: pd.DataFrame, samples: pd.DataFrame, unit_effe
     its own sample that its estimand's population names in the estimand
     registry (:func:`credit_recovery.specs.estimands.truth_mask`): the online
     units for the ``ocr_*`` samples, the online units with a supportive mentor
-    for the mentor samples. ``covers`` is ``ci_low <= truth <= ci_high``.
+    for the mentor samples. A placebo estimate (``placebo_*``, an outcome measured before the failure) has
+    truth 0. ``covers`` is ``ci_low <= truth <= ci_high``.
     """
     ue = unit_effects.rename(columns={"course_record_id": "recovery_record_id"})
     rows = []
     for _, e in estimates[estimates["estimand_id"] != ""].iterrows():
         eid = e["estimand_id"]
-        if eid not in ue.columns:
+        placebo = str(eid).startswith("placebo_")  # a pre-failure outcome: the treatment cannot move it
+        if eid not in ue.columns and not placebo:
             continue
         units = samples[(samples["sample"] == e["sample"]) & (samples["outcome"] == e["outcome"])]
         u = ue.merge(units[["student_id", "recovery_record_id"]], on=["student_id", "recovery_record_id"])
         mask = truth_mask(e["sample"], u["online"].to_numpy(bool), u["supportive"].to_numpy(bool))
-        truth = float(u.loc[mask, eid].mean()) if mask.any() else float("nan")
+        truth = (0.0 if placebo else float(u.loc[mask, eid].mean())) if mask.any() else float("nan")
         rows.append({
             "estimand_id": eid, "outcome": e["outcome"], "estimator": e["estimator"], "sample": e["sample"],
             "truth": truth, "estimate": e["estimate"], "ci_low": e["ci_low"], "ci_high": e["ci_high"],
