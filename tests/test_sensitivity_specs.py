@@ -117,3 +117,27 @@ def test_public_rows_and_the_briefs_sentences(confounded):
     spans = re.findall(r'data-source="(sensitivity(?:_benchmarks)?)"', text)
     assert spans.count("sensitivity") == 2 * len(shown) and spans.count("sensitivity_benchmarks") == 3 * len(shown)
     assert hidden_bias_sentences(t.assign(rv_alpha=0.0), confounded["bench"]) == ""
+
+
+def test_placebo_outcomes_come_out_null_where_selection_is_on_observables():
+    """A medium district of the default scenario (seed 500): the matched FE design on the year-before-failure
+    outcomes gives intervals that cover 0 and are narrow enough to see a 0.2 SD difference (30 such districts:
+    docs/sensitivity.md)."""
+    sim = scenario_settings(CONFIG, "default", 500, "medium")
+    res = simulate_district(sim, None, CONFIG.get("cohort"))
+    cohort = build_cohort(res.tables, CONFIG.get("cohort")).cohort
+    mopt = CONFIG["matching"]
+    data, covs = impute_missing(cohort, mopt["covariates"])
+    ps = fit_propensity(data, "online", covs)
+    data["propensity"], data["logit"] = ps.propensity, ps.logit
+    m = match(data, "online", mopt["distance"], ratio=mopt["ratio"], replace=True, caliper=mopt["caliper"],
+              std_caliper=True, exact=mopt["exact"], order=mopt["order"], seed=mopt["seed"])
+    _, mc = impute_missing(m.data, mopt["covariates"])
+    est, samples = run_models(cohort, m.data, ["math"], numeric_covariates(m.data, mc), replace=True,
+                              options={**CONFIG["models"], "cov_type": "clustered"}, design_covariates=mc)
+    p = est[est["estimand_id"].str.startswith("placebo_")].set_index("outcome")
+    assert sorted(p.index) == ["gpa_pre2", "math_pre2", "reading_pre2"]
+    assert ((p["ci_low"] <= 0) & (p["ci_high"] >= 0)).all(), p[["estimate", "ci_low", "ci_high"]]
+    assert ((p["ci_high"] - p["ci_low"]) < 0.4).all()
+    assert (p["estimand"].str.contains("placebo")).all() and set(p["sample"]) == {"matched_fe"}
+    assert set(samples.loc[samples["outcome"] == "gpa_pre2", "sample"]) == {"matched_fe"}
