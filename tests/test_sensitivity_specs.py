@@ -9,13 +9,11 @@ import yaml
 
 from credit_recovery.data.cohort import build_cohort
 from credit_recovery.data.imputation import impute_missing
-from credit_recovery.design.matching import match
-from credit_recovery.design.propensity import fit_propensity
 from credit_recovery.estimation.fixed_effects import fit_fixed_effects
 from credit_recovery.estimation.sensitivity import omitted_variable_bias, partial_r2
 from credit_recovery.reporting.sensitivity import hidden_bias_sentences
 from credit_recovery.specs.coding import covariate_design
-from credit_recovery.specs.drivers import numeric_covariates, run_models
+from credit_recovery.specs.drivers import match_cohort, numeric_covariates, run_models
 from credit_recovery.specs.sensitivity import outcome_scale, pair_differences, public_sensitivity, run_sensitivity
 from credit_recovery.synthetic.generator import simulate_district
 from credit_recovery.truth.montecarlo import scenario_settings
@@ -43,18 +41,19 @@ def test_outcome_scale_tells_rates_from_measurements():
     assert kind == "smd" and sd == pytest.approx(np.sqrt(((1 - m) ** 2 + (2 - m) ** 2 + 2 * (4 - m) ** 2) / 4))
 
 
+def _matched_district(scenario, seed):
+    """A medium district of a Monte Carlo scenario, its cohort, the propensity table and the match (as the pipeline)."""
+    res = simulate_district(scenario_settings(CONFIG, scenario, seed, "medium"), None, CONFIG.get("cohort"))
+    cohort = build_cohort(res.tables, CONFIG.get("cohort")).cohort
+    data, _, m = match_cohort(cohort, CONFIG["matching"])
+    return res, cohort, data, m
+
+
 @pytest.fixture(scope="module")
 def confounded():
     """A medium district of the confounding scenario (U moves take-up and outcomes), matched as the pipeline does."""
-    sim = scenario_settings(CONFIG, "confounding", 1, "medium")
-    res = simulate_district(sim, None, CONFIG.get("cohort"))
-    cohort = build_cohort(res.tables, CONFIG.get("cohort")).cohort
+    res, cohort, data, m = _matched_district("confounding", 1)
     mopt = CONFIG["matching"]
-    data, covs = impute_missing(cohort, mopt["covariates"])
-    ps = fit_propensity(data, "online", covs)
-    data["propensity"], data["logit"] = ps.propensity, ps.logit
-    m = match(data, "online", mopt["distance"], ratio=mopt["ratio"], replace=True, caliper=mopt["caliper"],
-              std_caliper=True, exact=mopt["exact"], order=mopt["order"], seed=mopt["seed"])
     md = m.data.copy()
     u = res.unit_effects.drop_duplicates("failed_record_id").set_index("failed_record_id")["hidden_u"]
     md["hidden_u"] = u.reindex(md["failed_record_id"]).to_numpy()
@@ -123,16 +122,8 @@ def test_placebo_outcomes_come_out_null_where_selection_is_on_observables():
     """A medium district of the default scenario (seed 500): the matched FE design on the year-before-failure
     outcomes gives intervals that cover 0 and are narrow enough to see a 0.2 SD difference (30 such districts:
     docs/sensitivity.md)."""
-    sim = scenario_settings(CONFIG, "default", 500, "medium")
-    res = simulate_district(sim, None, CONFIG.get("cohort"))
-    cohort = build_cohort(res.tables, CONFIG.get("cohort")).cohort
-    mopt = CONFIG["matching"]
-    data, covs = impute_missing(cohort, mopt["covariates"])
-    ps = fit_propensity(data, "online", covs)
-    data["propensity"], data["logit"] = ps.propensity, ps.logit
-    m = match(data, "online", mopt["distance"], ratio=mopt["ratio"], replace=True, caliper=mopt["caliper"],
-              std_caliper=True, exact=mopt["exact"], order=mopt["order"], seed=mopt["seed"])
-    _, mc = impute_missing(m.data, mopt["covariates"])
+    _, cohort, _, m = _matched_district("default", 500)
+    _, mc = impute_missing(m.data, CONFIG["matching"]["covariates"])
     est, samples = run_models(cohort, m.data, ["math"], numeric_covariates(m.data, mc), replace=True,
                               options={**CONFIG["models"], "cov_type": "clustered"}, design_covariates=mc)
     p = est[est["estimand_id"].str.startswith("placebo_")].set_index("outcome")

@@ -8,25 +8,13 @@ import sys
 import pandas as pd
 import yaml
 
-from credit_recovery.truth.montecarlo import scenario_settings
-from credit_recovery.synthetic.generator import simulate_district
-from credit_recovery.data.cohort import build_cohort
-from credit_recovery.data.imputation import impute_missing
-from credit_recovery.design.propensity import fit_propensity
-from credit_recovery.design.matching import match
+from district import matched_district  # docs/results/district.py
 from credit_recovery.specs.attrition_bounds import lee_bounds_table
 cfg = yaml.safe_load(open("config.yaml"))
 scale = sys.argv[1]; seeds = range(int(sys.argv[2]), int(sys.argv[3]))
 rows = []
 for seed in seeds:
-    sim = scenario_settings(cfg, "attrition", seed, scale)
-    res = simulate_district(sim, None, cfg.get("cohort"))
-    cohort = build_cohort(res.tables, cfg.get("cohort")).cohort
-    mopt = cfg["matching"]
-    data, covs = impute_missing(cohort, mopt["covariates"])
-    ps = fit_propensity(data, "online", covs); data["propensity"], data["logit"] = ps.propensity, ps.logit
-    m = match(data, "online", mopt["distance"], ratio=mopt["ratio"], replace=True, caliper=mopt["caliper"],
-              std_caliper=True, exact=mopt["exact"], order=mopt["order"], seed=mopt["seed"])
+    res, cohort, data, m = matched_district(cfg, "attrition", seed, scale)
     tab = lee_bounds_table(m.data, ["math", "reading", "gpa"], cluster="school_id", reps=199, seed=1)
     ue = res.unit_effects.rename(columns={"course_record_id": "recovery_record_id"})
     tr = m.data[m.data["online"] == 1][["student_id", "recovery_record_id"]].merge(ue, on=["student_id", "recovery_record_id"])

@@ -4,26 +4,21 @@ Run from the project root: `.venv/bin/python docs/results/placebo_monte_carlo.py
 (and `confounding`); prints per placebo outcome the mean estimate, its SD and the share of intervals covering 0
 (clustered SEs, for speed; the pipeline's headline uses the wild cluster bootstrap). Quoted in docs/sensitivity.md.
 """
-import sys, yaml, pandas as pd, numpy as np
-from credit_recovery.truth.montecarlo import scenario_settings
-from credit_recovery.synthetic.generator import simulate_district
-from credit_recovery.data.cohort import build_cohort
+import sys
+
+import pandas as pd
+import yaml
+
 from credit_recovery.data.imputation import impute_missing
-from credit_recovery.design.propensity import fit_propensity
-from credit_recovery.design.matching import match
 from credit_recovery.specs.drivers import numeric_covariates, run_models
+from district import matched_district  # docs/results/district.py
+
 cfg = yaml.safe_load(open("config.yaml"))
 sc, scale, a, b = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 rows = []
 for seed in range(a, b):
-    sim = scenario_settings(cfg, sc, seed, scale)
-    res = simulate_district(sim, None, cfg.get("cohort"))
-    cohort = build_cohort(res.tables, cfg.get("cohort")).cohort
+    res, cohort, data, m = matched_district(cfg, sc, seed, scale)
     mopt = cfg["matching"]
-    data, covs = impute_missing(cohort, mopt["covariates"])
-    ps = fit_propensity(data, "online", covs); data["propensity"], data["logit"] = ps.propensity, ps.logit
-    m = match(data, "online", mopt["distance"], ratio=mopt["ratio"], replace=True, caliper=mopt["caliper"],
-              std_caliper=True, exact=mopt["exact"], order=mopt["order"], seed=mopt["seed"])
     _, mc = impute_missing(m.data, mopt["covariates"])
     opts = {**cfg["models"], "cov_type": "clustered"}
     est, _ = run_models(cohort, m.data, ["math"], numeric_covariates(m.data, mc), replace=True, options=opts, design_covariates=mc)

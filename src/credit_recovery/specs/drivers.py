@@ -24,6 +24,9 @@ import pandas as pd
 from statsmodels.regression.linear_model import OLS
 from statsmodels.tools.tools import add_constant
 
+from credit_recovery.data.imputation import impute_missing
+from credit_recovery.design.matching import MatchResult, match
+from credit_recovery.design.propensity import fit_propensity
 from credit_recovery.estimation.att import RankDeficientError, estimate_att
 from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
 from credit_recovery.specs.estimands import OCR_ESTIMANDS, SAMPLE_COLUMNS, stack_samples
@@ -36,7 +39,7 @@ from credit_recovery.specs.panel import build_panel, panel_estimates
 from credit_recovery.specs.staggered import staggered_estimates
 
 __all__ = ["treated_dropped_share", "modelled_outcomes", "numeric_covariates", "naive_estimates", "estimate_samples", "matched_estimates", "run_models", "run_panel_models",
-           "run_mentor_models"]
+           "run_mentor_models", "match_cohort"]
 
 
 def modelled_outcomes(cohort: pd.DataFrame, outcomes: Sequence[str], treatment: str = "online") -> list[str]:
@@ -114,6 +117,26 @@ def matched_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covariates
             r["sample"] = "matched"
             rows.append(r)
     return estimates_frame(rows)
+
+
+def match_cohort(cohort: pd.DataFrame, matching: Mapping[str, Any],
+                 treatment: str = "online") -> tuple[pd.DataFrame, list[str], MatchResult]:
+    """Impute, fit the propensity model and match, as the ``propensity`` and ``match`` rules do in one process.
+
+    Returns ``(data, covariates, match_result)``: the cohort with imputed covariates, ``propensity`` and
+    ``logit`` (every unit the matching drew from), the covariate list after imputation (missing-value
+    indicators added) and the :class:`~credit_recovery.design.matching.MatchResult`. ``matching`` is the
+    ``matching`` config section (``covariates``, ``distance``, ``ratio``, ``replace``, ``caliper``,
+    ``std_caliper``, ``exact``, ``order``, ``seed``).
+    """
+    data, covariates = impute_missing(cohort, matching["covariates"])
+    ps = fit_propensity(data, treatment, covariates)
+    data["propensity"] = ps.propensity
+    data["logit"] = ps.logit
+    m = match(data, treatment, matching["distance"], ratio=matching["ratio"], replace=matching["replace"],
+              caliper=matching["caliper"], std_caliper=matching["std_caliper"], exact=matching["exact"] or None,
+              order=matching["order"], seed=matching["seed"])
+    return data, covariates, m
 
 
 def numeric_covariates(matched: pd.DataFrame, covariates: Sequence[str]) -> list[str]:

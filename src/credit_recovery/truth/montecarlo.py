@@ -26,10 +26,8 @@ import numpy as np
 import pandas as pd
 
 from credit_recovery.data.cohort import build_cohort
-from credit_recovery.data.imputation import impute_missing
-from credit_recovery.design.matching import match
-from credit_recovery.design.propensity import fit_propensity
-from credit_recovery.specs.drivers import numeric_covariates, run_mentor_models, run_models, run_panel_models
+from credit_recovery.specs.drivers import (match_cohort, numeric_covariates, run_mentor_models, run_models,
+                                           run_panel_models)
 from credit_recovery.specs.estimands import REGISTRY, assumptions_hold
 from credit_recovery.specs.options import resolve_model_options
 from credit_recovery.synthetic.generator import simulate_district
@@ -117,13 +115,7 @@ def _estimate(cfg: Mapping[str, Any], result: Any) -> pd.DataFrame:
     tables = result.tables
     cohort = build_cohort(tables, cfg.get("cohort")).cohort
     mopt = cfg["matching"]
-    data, covariates = impute_missing(cohort, mopt["covariates"])
-    ps = fit_propensity(data, "online", covariates)
-    data["propensity"] = ps.propensity
-    data["logit"] = ps.logit
-    m = match(data, "online", mopt["distance"], ratio=mopt["ratio"], replace=mopt["replace"],
-              caliper=mopt["caliper"], std_caliper=mopt["std_caliper"], exact=mopt["exact"] or None,
-              order=mopt["order"], seed=mopt["seed"])
+    data, covariates, m = match_cohort(cohort, mopt)
     matched = m.data
     opt = resolve_model_options(cfg.get("models"))
     numeric = numeric_covariates(matched, covariates)
