@@ -53,4 +53,6 @@ def test_an_imbalanced_match_stops_the_run_with_the_smds_and_publishes_nothing(t
     assert not (tmp_path / "results/matching/balance.csv").exists()
     assert not (tmp_path / "results/models/estimates.csv").exists()
     public = {p.name for p in (tmp_path / "results/public").rglob("*") if p.is_file()}
-    assert public and all(p.startswith("cohort_flow.") for p in public), public  # only the stages before it
+    # only the stages before the gate, or beside it (the engagement figures do not use the match)
+    assert public and all(p.startswith(("cohort_flow.", "engagement_")) for p in public), public
+    assert not (tmp_path / "results/public/subgroups.csv").exists()

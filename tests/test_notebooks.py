@@ -162,6 +162,9 @@ def test_every_number_in_the_brief_equals_its_result_file(run, repo):
             value = float(pd.read_csv(r / "matching/match_summary.csv").set_index("index").loc[key, field])
         elif source == "sensitivity":
             value = float(pd.read_csv(r / "models/sensitivity.csv").set_index("outcome").loc[key[0], field])
+        elif source == "subgroups":
+            from credit_recovery.reporting.subgroups import subgroup_counts
+            value = float(subgroup_counts(pd.read_csv(r / "public/subgroups.csv"), key[0])[field])
         elif source == "sensitivity_benchmarks":
             b = pd.read_csv(r / "models/sensitivity_benchmarks.csv").set_index(["outcome", "benchmark", "kd"])
             value = float(b.loc[(key[0], key[1], float(key[2])), field])
@@ -248,17 +251,17 @@ def test_privacy_rule_fails_the_run_on_planted_leaks(run, tmp_path, run_snakemak
     student = str(pd.read_parquet(wd / "results/data/students.parquet")["student_id"].iloc[0])
     brief = wd / "results/public/brief.html"
     brief.write_text(brief.read_text().replace("</main>", f"<p>Example: {student}</p></main>"))
-    (wd / "results/public/subgroups.csv").write_text("subgroup,n,mean_gpa\ngrade 9,7,1.9\ngrade 10,40,2.1\n")
+    (wd / "results/public/leaky_groups.csv").write_text("subgroup,n,mean_gpa\ngrade 9,7,1.9\ngrade 10,40,2.1\n")
     proc = run_snakemake(wd, tiny_config, "--forcerun", "privacy_scan",
                          "results/disclosure/privacy_scan.csv", check=False)
     assert proc.returncode != 0
     log = (wd / "results/logs/privacy_scan.log").read_text()
     assert "[identifier] brief.html" in log and "student_id" in log
-    assert "[small_cell] subgroups.csv" in log
+    assert "[small_cell] leaky_groups.csv" in log
     assert student not in log                       # findings never print the identifier itself
     # and with the leaks removed the same rule passes
     brief.write_text((run / "results/public/brief.html").read_text())
-    (wd / "results/public/subgroups.csv").unlink()
+    (wd / "results/public/leaky_groups.csv").unlink()
     run_snakemake(wd, tiny_config, "--forcerun", "privacy_scan",
                   "results/disclosure/privacy_scan.csv")
 

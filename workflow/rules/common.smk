@@ -55,7 +55,7 @@ def truth_inputs(wildcards):
 
 # Stages that contribute estimate rows: each writes results/models/parts/<name>.csv (tidy schema)
 # and results/models/samples/<name>.parquet (sample, outcome, student_id, recovery_record_id, online).
-ESTIMATE_PARTS = ["ocr", "panel", "mentor", "engagement"]
+ESTIMATE_PARTS = ["ocr", "panel", "mentor", "engagement", "subgroups"]
 
 
 def estimate_parts():

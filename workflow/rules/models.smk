@@ -125,3 +125,27 @@ rule sensitivity:
         "results/logs/sensitivity.log",
     script:
         "../scripts/sensitivity.py"
+
+
+rule models_subgroups:
+    input:
+        scores="results/matching/propensity.parquet",
+        # the balance gate passed, as for the rule models
+        gate="results/matching/balance_gate.csv",
+        code=PACKAGE_STAMP,
+    output:
+        estimates="results/models/parts/subgroups.csv",
+        samples="results/models/samples/subgroups.parquet",
+        table="results/models/subgroups.csv",
+        public="results/public/subgroups.csv",
+    params:
+        matching=config["matching"],
+        models=config["models"],
+        subgroups=config.get("subgroups", {}),
+        min_cell_size=config["privacy"]["min_cell_size"],
+    conda:
+        "../../environment.yml"
+    log:
+        "results/logs/models_subgroups.log",
+    script:
+        "../scripts/models_subgroups.py"

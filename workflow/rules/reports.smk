@@ -29,6 +29,7 @@ rule brief:
         validity=validity_matrix_files,
         sensitivity="results/models/sensitivity.csv",
         sensitivity_benchmarks="results/models/sensitivity_benchmarks.csv",
+        subgroups="results/public/subgroups.csv",
         match_summary="results/matching/match_summary.csv",
         code=PACKAGE_STAMP,
     output:
@@ -64,6 +65,7 @@ rule appendix:
         lee_bounds="results/matching/lee_bounds.csv",
         sensitivity="results/models/sensitivity.csv",
         sensitivity_benchmarks="results/models/sensitivity_benchmarks.csv",
+        subgroups="results/public/subgroups.csv",
         stage_files=stage_public_files,
         validity=validity_matrix_files,
         code=PACKAGE_STAMP,

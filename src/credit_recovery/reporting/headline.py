@@ -19,11 +19,13 @@ __all__ = ["classify_comparison", "headline_rows", "is_naive", "naive_row"]
 
 
 def classify_comparison(row: Mapping[str, Any] | pd.Series) -> str:
-    """Which comparison an estimate row belongs to: ``placebo``, ``online``, ``mentor``, ``idle`` or ``other``.
+    """Which comparison an estimate row belongs to: ``subgroup``, ``placebo``, ``online``, ``mentor``, ``idle`` or
+    ``other``.
 
     Notes
     -----
-    In order: ``placebo`` if the estimand id starts with ``placebo_`` (a pre-failure outcome: a check, never
+    In order: ``subgroup`` if the row names a subgroup (``subgroup`` not empty: for whom, never a headline);
+    ``placebo`` if the estimand id starts with ``placebo_`` (a pre-failure outcome: a check, never
     a headline); ``idle`` if the treatment or outcome names idle time;
     ``online`` if the treatment is ``online``; ``other`` if the estimand
     reads ``... vs classroom`` (an arm of a multi-arm comparison); ``mentor``
@@ -34,6 +36,9 @@ def classify_comparison(row: Mapping[str, Any] | pd.Series) -> str:
     outcome = str(row.get("outcome", "")).lower()
     estimand_id = str(row.get("estimand_id", "")).lower()
     estimand = str(row.get("estimand", "")).lower()
+    subgroup = row.get("subgroup", "")
+    if isinstance(subgroup, str) and subgroup:
+        return "subgroup"
     if estimand_id.startswith("placebo_"):
         return "placebo"
     if "idle" in treatment or "idle" in outcome:

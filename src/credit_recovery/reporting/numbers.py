@@ -21,7 +21,7 @@ __all__ = ["KEY_COLUMNS", "TRANSFORMS", "estimate_num", "num", "row_key", "trans
 
 #: Text columns that identify an estimate row (the duplicate key of ``collect_estimates``).
 KEY_COLUMNS: tuple[str, ...] = ("estimand_id", "outcome", "treatment", "estimand", "estimator", "sample",
-                                "fixed_effects", "cov_type")
+                                "fixed_effects", "cov_type", "subgroup")
 
 
 #: Transforms a number may go through between the table and the page (name -> function).
@@ -50,7 +50,7 @@ def transform_value(value: float, transform: str) -> float:
 
 def row_key(row: Mapping[str, Any] | pd.Series) -> list[str]:
     """The key of an estimate row: its :data:`KEY_COLUMNS` values as strings."""
-    return ["" if pd.isna(row[c]) else str(row[c]) for c in KEY_COLUMNS]
+    return ["" if pd.isna(row.get(c, "")) else str(row.get(c, "")) for c in KEY_COLUMNS]
 
 
 def _fmt(value: float, digits: int) -> str:

@@ -14,7 +14,7 @@ import html
 import pandas as pd
 
 from credit_recovery.reporting.numbers import num
-from credit_recovery.reporting.vocabulary import covariate_words, outcome_words
+from credit_recovery.reporting.vocabulary import covariate_words, outcome_words, sentence_label
 
 __all__ = ["hidden_bias_sentences", "strongest_benchmark"]
 
@@ -25,12 +25,6 @@ def strongest_benchmark(benchmarks: pd.DataFrame, outcome: str, estimate: float)
     if b.empty:
         return None
     return b.loc[(b["adjusted_estimate"] - estimate).abs().idxmax()]
-
-
-def _label(outcome: str) -> str:
-    """The outcome's label inside a sentence: first letter in lower case unless the first word is an acronym."""
-    label = outcome_words(outcome).label
-    return label if label.split()[0].isupper() else label[0].lower() + label[1:]
 
 
 def _pct(row: pd.Series, field: str) -> str:
@@ -55,7 +49,7 @@ def hidden_bias_sentences(table: pd.DataFrame, benchmarks: pd.DataFrame, outcome
     rows = rows[(rows["rv_alpha"] > 0) & ((rows["ci_low"] > 0) | (rows["ci_high"] < 0))]
     if rows.empty:
         return ""
-    rv = ", ".join(f"{html.escape(_label(r['outcome']))} {_pct(r, 'rv')} "
+    rv = ", ".join(f"{html.escape(sentence_label(r['outcome']))} {_pct(r, 'rv')} "
                    f"({_pct(r, 'rv_alpha')})" for _, r in rows.iterrows())
     text = ("To erase an estimate, a hidden difference would have to account for this share of what the records "
             "leave unexplained, both in who recovered online and in the outcome (in brackets: to make it "
@@ -66,7 +60,7 @@ def hidden_bias_sentences(table: pd.DataFrame, benchmarks: pd.DataFrame, outcome
         if b is None:
             continue
         w = outcome_words(r["outcome"])
-        moves.append(f"{html.escape(_label(r['outcome']))} to {_bench_num(b, 'adjusted_estimate', w, unit=True)} "
+        moves.append(f"{html.escape(sentence_label(r['outcome']))} to {_bench_num(b, 'adjusted_estimate', w, unit=True)} "
                      f"(interval {_bench_num(b, 'adjusted_ci_low', w)} to {_bench_num(b, 'adjusted_ci_high', w)}) "
                      f"if as strong as {html.escape(covariate_words(b['benchmark']))}")
     if moves:

@@ -20,8 +20,8 @@ from credit_recovery.disclosure.suppression import suppress_small_cells
 from credit_recovery.estimation.effect_sizes import hedges_g, improvement_index
 from credit_recovery.estimation.multiple_testing import holm_adjust
 
-__all__ = ["SPECIFICATIONS", "SCORE_OUTCOMES", "OUTCOME_LABELS", "effect_size_table", "regression_table",
-           "table_markdown", "table_latex", "public_effect_sizes", "spec_label"]
+__all__ = ["SPECIFICATIONS", "SCORE_OUTCOMES", "OUTCOME_LABELS", "SUBGROUP_WORDS", "effect_size_table",
+           "regression_table", "table_markdown", "table_latex", "public_effect_sizes", "spec_label", "subgroup_table"]
 
 #: Columns of the regression table: label -> (treatment, estimator, sample).
 SPECIFICATIONS: dict[str, tuple[str, str, str]] = {
@@ -210,3 +210,40 @@ def table_latex(table: pd.DataFrame, caption: str = "", label: str = "tab:estima
             r"\par\footnotesize Standard errors in parentheses; $^{*}$ p $<$ 0.05, $^{**}$ p $<$ 0.01.",
             r"\end{table}"]
     return "\n".join(out) + "\n"
+
+
+#: ``<dimension>=<level>`` -> the words a table uses for the subgroup.
+SUBGROUP_WORDS: dict[str, str] = {
+    "grade_band=9-10": "Grade 9-10 at failure", "grade_band=11-12": "Grade 11-12 at failure",
+    "subject=math": "Failed a math course", "subject=other": "Failed another course",
+    "prior_gpa=low": "Prior GPA: lowest third", "prior_gpa=middle": "Prior GPA: middle third",
+    "prior_gpa=high": "Prior GPA: highest third", "ell=yes": "English learners", "ell=no": "Not English learners",
+    "sped=yes": "Special education", "sped=no": "Not in special education",
+}
+
+
+def subgroup_table(table: pd.DataFrame, outcome_label=None, level: float = 0.05, digits: int = 3) -> pd.DataFrame:
+    """The subgroup table as a reviewer reads it: one row per subgroup, one column per outcome.
+
+    Each cell is ``estimate [ci_low, ci_high]`` with ``*`` when the family-wise adjusted p-value (``p_fwer``)
+    is at most ``level``; then the online and classroom units of the subgroup (the largest counts over its
+    outcomes) and its largest |SMD| after matching. ``table`` is ``results/models/subgroups.csv`` (or its
+    public version); ``outcome_label`` maps an outcome to its column label.
+    """
+    label = outcome_label or (lambda o: OUTCOME_LABELS.get(o, o))
+    fmt = f"{{:.{digits}f}}"
+    t = table.assign(cell=[f"{fmt.format(e)} [{fmt.format(lo)}, {fmt.format(hi)}]" + ("*" if p <= level else "")
+                           for e, lo, hi, p in zip(table["estimate"], table["ci_low"], table["ci_high"],
+                                                   table["p_fwer"])])
+    order = list(dict.fromkeys(table["subgroup"]))
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    wide = t.pivot(index="subgroup", columns="outcome", values="cell").reindex(index=order, columns=outcomes)
+    wide = wide.fillna("")
+    wide.columns = [label(o) for o in outcomes]
+    counts = table.groupby("subgroup", sort=False).agg(online=("n_treated", "max"), classroom=("n_control", "max"),
+                                                       smd=("max_abs_smd", "max")).reindex(order)
+    wide["Online"] = counts["online"].astype(int).to_numpy()
+    wide["Classroom"] = counts["classroom"].astype(int).to_numpy()
+    wide["Largest |SMD|"] = [fmt.format(v) for v in counts["smd"]]
+    wide.insert(0, "Subgroup", [SUBGROUP_WORDS.get(s, s) for s in order])
+    return wide.reset_index(drop=True)

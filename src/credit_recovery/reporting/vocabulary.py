@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-__all__ = ["COMPARISONS", "OUTCOMES", "Outcome", "USER_TYPES", "covariate_words", "outcome_words"]
+__all__ = ["COMPARISONS", "OUTCOMES", "Outcome", "USER_TYPES", "covariate_words", "outcome_words", "sentence_label"]
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,12 @@ def outcome_words(name: str) -> Outcome:
     words = name.replace("_", " ")
     return Outcome(words[:1].upper() + words[1:], "units", "had " + words + " {n} units {dir}",
                    words + " {n} units {dir}")
+
+
+def sentence_label(outcome: str) -> str:
+    """The outcome's label inside a sentence: first letter in lower case unless the first word is an acronym."""
+    label = outcome_words(outcome).label
+    return label if label.split()[0].isupper() else label[0].lower() + label[1:]
 
 
 def covariate_words(name: str, covariates: Sequence[str] = ()) -> str:

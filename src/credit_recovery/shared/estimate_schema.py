@@ -31,14 +31,18 @@ ESTIMATE_COLUMNS: tuple[str, ...] = (
     "n",
     "n_clusters",
     "share_treated_dropped",
+    "subgroup",
 )
 
 #: Columns a row may leave out (they are then missing): the share of the target population's treated units
 #: that the design dropped (matching: no control within the caliper or the exact stratum), for the estimates
 #: whose sample is a subset of the treated population they describe.
-OPTIONAL_COLUMNS: tuple[str, ...] = ("share_treated_dropped",)
+#: ``subgroup``: the subgroup an estimate describes, ``<dimension>=<level>`` (:mod:`credit_recovery.data.subgroups`),
+#: empty for the whole sample.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("share_treated_dropped", "subgroup")
 
-_TEXT = ("estimand_id", "outcome", "treatment", "estimand", "estimator", "sample", "fixed_effects", "cov_type")
+_TEXT = ("estimand_id", "outcome", "treatment", "estimand", "estimator", "sample", "fixed_effects", "cov_type",
+         "subgroup")
 _FLOAT = ("estimate", "std_error", "ci_low", "ci_high", "p_value", "share_treated_dropped")
 _INT = ("n", "n_clusters")
 
@@ -106,6 +110,7 @@ def estimate_row(
         "n": int(n),
         "n_clusters": None if n_clusters is None else int(n_clusters),
         "share_treated_dropped": None if share_treated_dropped is None else float(share_treated_dropped),
+        "subgroup": "",
     }
 
 
@@ -122,7 +127,7 @@ def estimates_frame(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.Data
         df = pd.DataFrame(columns=list(ESTIMATE_COLUMNS))
     for c in OPTIONAL_COLUMNS:
         if c not in df.columns:
-            df[c] = np.nan
+            df[c] = "" if c in _TEXT else np.nan
     missing = [c for c in ESTIMATE_COLUMNS if c not in df.columns]
     extra = [c for c in df.columns if c not in ESTIMATE_COLUMNS]
     if missing or extra:
@@ -132,7 +137,7 @@ def estimates_frame(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.Data
         )
     df = df[list(ESTIMATE_COLUMNS)]
     for c in _TEXT:
-        df[c] = df[c].fillna("").astype(str)
+        df[c] = df[c].astype(object).fillna("").astype(str)
     for c in _FLOAT:
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
     for c in _INT:

@@ -50,13 +50,18 @@ def units_frame(rows: pd.DataFrame, sample: str, outcome: str) -> pd.DataFrame:
 
 
 def stack_samples(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """One samples table from :func:`units_frame` parts: duplicates dropped, sorted by sample, outcome, unit."""
+    """One samples table from :func:`units_frame` parts: duplicates dropped, sorted by sample, outcome, unit.
+    Parts of subgroup estimates carry a ``subgroup`` column (empty for the others in the stacked table)."""
     cols = SAMPLE_COLUMNS
     if not parts:
         return pd.DataFrame(columns=cols)
-    out = pd.concat(parts, ignore_index=True).drop_duplicates(["sample", "outcome", "student_id",
-                                                               "recovery_record_id"])
-    return out.sort_values(cols[:4], kind="stable").reset_index(drop=True)
+    out = pd.concat(parts, ignore_index=True)
+    keys = ["sample", "outcome", "student_id", "recovery_record_id"]
+    if "subgroup" in out.columns:
+        out["subgroup"] = out["subgroup"].fillna("").astype(str)
+        keys.insert(2, "subgroup")
+    out = out.drop_duplicates(keys)
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 # --- the estimand registry ---------------------------------------------------------------------------
@@ -264,6 +269,11 @@ REGISTRY: dict[str, EstimandSpec] = {s.sample: s for s in (
                  "matched online recoverers (ATT)", _OCR, _NEXT_YEAR, "online",
                  ("selection_on_observables", "overlap", "no_differential_attrition"), True),
     EstimandSpec("matched_fe", ("matched WLS, covariates, school-by-year FE",), "matched online recoverers (ATT)",
+                 _OCR, _NEXT_YEAR, "online",
+                 ("selection_on_observables", "overlap", "constant_effects_in_regression",
+                  "no_differential_attrition"), True),
+    EstimandSpec("matched_sub", ("matched WLS, covariates, school-by-year FE, within subgroup",),
+                 "matched online recoverers of a subgroup (ATT; matched again with the subgroup as an exact stratum)",
                  _OCR, _NEXT_YEAR, "online",
                  ("selection_on_observables", "overlap", "constant_effects_in_regression",
                   "no_differential_attrition"), True),

@@ -13,7 +13,7 @@ from credit_recovery.specs.coding import covariate_design
 from credit_recovery.specs.estimands import OCR_ESTIMANDS, stack_samples, units_frame
 from credit_recovery.specs.options import fe_options, resolve_model_options
 
-__all__ = ["matched_fe_estimates", "placebo_estimates", "PLACEBO_ESTIMAND"]
+__all__ = ["matched_fe_estimates", "fit_matched_fe", "placebo_estimates", "PLACEBO_ESTIMAND"]
 
 
 #: The ``estimand`` of the placebo rows.
@@ -34,6 +34,21 @@ def placebo_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covariates
     est["estimand_id"] = [f"placebo_{o}" for o in est["outcome"]]
     est["estimand"] = PLACEBO_ESTIMAND
     return est, samples
+
+
+def fit_matched_fe(design: pd.DataFrame, y: str, names: Sequence[str], opt: Mapping[str, Any], weights: str,
+                   bootstrap_draws: Mapping[Any, Any] | None = None):
+    """The matched school-by-year FE model of outcome ``y`` on a coded design (:func:`covariate_design`):
+    WLS of ``y`` on ``online`` and the coded covariates ``names`` with school-by-year effects, clustered by
+    ``opt["cluster"]`` with the resolved ``models`` options' covariance (the wild bootstrap for ``online``
+    only, with ``bootstrap_draws`` when given). Returns the
+    :class:`~credit_recovery.estimation.fixed_effects.result.FixedEffectsResult`."""
+    rhs = " + ".join(["online", *names])
+    kw = fe_options(opt)
+    wild = kw["cov_type"] == "wild"
+    return fit_fixed_effects(design, f"{y} ~ {rhs} | school_id^school_year", weights=weights, cluster=opt["cluster"],
+                             never_drop=["online"], bootstrap_terms=["online"] if wild else None,
+                             bootstrap_draws=bootstrap_draws if wild else None, **kw)
 
 
 def matched_fe_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covariates: Sequence[str],
@@ -96,21 +111,17 @@ def matched_fe_estimates(matched: pd.DataFrame, outcomes: Sequence[str], covaria
     """
     opt = resolve_model_options(options)
     design, names = covariate_design(matched, covariates, absorbed=("school_id", "school_year"))
-    kw = fe_options(opt)
     rw = response_covariates is not None
     sample = "matched_rw" if rw else "matched_fe"
     estimator = "matched WLS, covariates, school-by-year FE" + (", response-weighted" if rw else "")
     rows, samples = [], []
     for y in outcomes:
-        formula = f"{y} ~ online + {' + '.join(names)} | school_id^school_year" if names else \
-            f"{y} ~ online | school_id^school_year"
         w = weights
         if rw:
             a = response_weights(matched, y, list(response_covariates), "online", weights, float(opt["response_trim"]))
             design["_response_weights"] = design[weights].to_numpy(float) * a.to_numpy()
             w = "_response_weights"
-        res = fit_fixed_effects(design, formula, weights=w, cluster=opt["cluster"], never_drop=["online"],
-                                bootstrap_terms=["online"] if kw["cov_type"] == "wild" else None, **kw)
+        res = fit_matched_fe(design, y, names, opt, w)
         rows.append(res.to_rows("online", outcome=y, estimand_id=OCR_ESTIMANDS.get(y, ""), estimand="ATT",
                                 sample=sample, estimator=estimator))
         units = design[res.used]

@@ -9,7 +9,9 @@ have no configured effect of their own: they follow from the credits effects, an
 the online takers whose outcome is defined. With effect dynamics
 the unit effects also hold event-time effects ``ocr_<outcome>_t<k>``, and the
 truth one record per estimand and event time ``k`` (field ``event_time``).
-``engagement_idle_pass`` records the structural idle-share coefficient.
+``engagement_idle_pass`` records the structural idle-share coefficient. The ``ocr_*`` estimands also
+have one record per subgroup of the analytic cohort (field ``subgroup``, ``<dimension>=<level>``:
+:mod:`credit_recovery.data.subgroups`), the mean effect over the subgroup's online takers.
 """
 from __future__ import annotations
 
@@ -19,11 +21,12 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from credit_recovery.data.cohort import analytic_units
+from credit_recovery.data.cohort import analytic_units, build_cohort
+from credit_recovery.data.subgroups import SUBGROUP_DIMENSIONS, subgroup_labels, subgroup_name
 from credit_recovery.synthetic.events import USER_TYPES
 
 __all__ = ["TRUTH_ESTIMANDS", "OUTCOMES", "EVENT_COLUMN", "truth_from_unit_effects", "event_time_truth",
-           "planted_truth", "planted_types"]
+           "subgroup_truth", "planted_truth", "planted_types"]
 
 #: Unit-effect column of an event-time effect (effect dynamics): ``<estimand_id>_t<k>``.
 EVENT_COLUMN = re.compile(r"(ocr_[a-z_]+?)_t(\d+)")
@@ -129,6 +132,33 @@ def event_time_truth(ue: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def subgroup_truth(ue: pd.DataFrame, cohort: pd.DataFrame) -> list[dict[str, Any]]:
+    """Truth records of the ``ocr_*`` estimands within each subgroup of ``cohort`` (the analytic cohort).
+
+    One ``{estimand_id, subgroup, description, value, n}`` record per estimand, dimension and level with at least
+    one online taker whose effect is defined: the mean effect over them. The levels are the
+    cohort's (:func:`credit_recovery.data.subgroups.subgroup_labels`, prior GPA terciles over the cohort).
+    """
+    labels = subgroup_labels(cohort)
+    keys = cohort[["student_id", "recovery_record_id"]].rename(columns={"recovery_record_id": "course_record_id"})
+    u = pd.concat([keys.reset_index(drop=True), labels.reset_index(drop=True)], axis=1).merge(
+        ue, on=["student_id", "course_record_id"], how="inner")
+    u = u[u["online"].astype(bool)]
+    out = []
+    for estimand_id, spec in TRUTH_ESTIMANDS.items():
+        if spec["population"] != "online":
+            continue
+        for dim, levels in SUBGROUP_DIMENSIONS.items():
+            for level in levels:
+                values = u.loc[u[dim] == level, spec["effect"]].astype(float).dropna()
+                if not len(values):  # no online taker of the level has the outcome defined: no truth
+                    continue
+                out.append({"estimand_id": estimand_id, "subgroup": subgroup_name(dim, level),
+                            "description": f"{spec['description']}, within the subgroup {subgroup_name(dim, level)}",
+                            "value": float(values.mean()), "n": int(len(values))})
+    return out
+
+
 def planted_truth(ue: pd.DataFrame, tables: Mapping[str, pd.DataFrame], effects: Mapping[str, Any],
                   n_online: int) -> list[dict[str, Any]]:
     """Mark the unit effects in the analytic cohort (``in_cohort``, added to ``ue``) and compute the truth.
@@ -148,7 +178,7 @@ def planted_truth(ue: pd.DataFrame, tables: Mapping[str, pd.DataFrame], effects:
         "value": float(effects["idle_share_pass"]),
         "n": int(n_online),
     })
-    return truth
+    return truth + subgroup_truth(ue, build_cohort(tables).cohort)
 
 
 def planted_types(online_rec: pd.DataFrame, ev_stats: pd.DataFrame) -> pd.DataFrame:

@@ -37,6 +37,8 @@ def truth_vs_estimates(estimates: pd.DataFrame, samples: pd.DataFrame, unit_effe
         if eid not in ue.columns and not placebo:
             continue
         units = samples[(samples["sample"] == e["sample"]) & (samples["outcome"] == e["outcome"])]
+        if "subgroup" in samples.columns:
+            units = units[units["subgroup"].fillna("") == e.get("subgroup", "")]
         u = ue.merge(units[["student_id", "recovery_record_id"]], on=["student_id", "recovery_record_id"])
         mask = truth_mask(e["sample"], u["online"].to_numpy(bool), u["supportive"].to_numpy(bool))
         truth = (0.0 if placebo else float(u.loc[mask, eid].mean())) if mask.any() else float("nan")
@@ -44,8 +46,8 @@ def truth_vs_estimates(estimates: pd.DataFrame, samples: pd.DataFrame, unit_effe
             "estimand_id": eid, "outcome": e["outcome"], "estimator": e["estimator"], "sample": e["sample"],
             "truth": truth, "estimate": e["estimate"], "ci_low": e["ci_low"], "ci_high": e["ci_high"],
             "bias": e["estimate"] - truth, "covers": bool(e["ci_low"] <= truth <= e["ci_high"]),
-            "n_truth": int(mask.sum()),
+            "n_truth": int(mask.sum()), "subgroup": e.get("subgroup", ""),
         })
     cols = ["estimand_id", "outcome", "estimator", "sample", "truth", "estimate", "ci_low", "ci_high", "bias",
-            "covers", "n_truth"]
+            "covers", "n_truth", "subgroup"]
     return pd.DataFrame(rows, columns=cols)

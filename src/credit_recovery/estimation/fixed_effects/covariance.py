@@ -36,6 +36,7 @@ class CovarianceSettings:
     bootstrap_weights: str = "rademacher"
     bootstrap_terms: tuple[str, ...] | None = None
     seed: int = 0
+    bootstrap_draws: Any = None
 
 
 @dataclass
@@ -44,7 +45,8 @@ class CovarianceInputs:
 
     ``k_absorbed`` is :math:`K_a`; ``k_dof`` the K of the small-sample factor of clustered
     estimators; ``codes`` the cluster codes 0..G-1 (``None`` without a cluster column);
-    ``absorber`` is M_D for estimators registered with ``absorbs=True``.
+    ``absorber`` is M_D for estimators registered with ``absorbs=True``; ``cluster_labels`` the cluster
+    identifiers in code order (``None`` without a cluster column).
     """
 
     fit: LinearFit
@@ -57,6 +59,7 @@ class CovarianceInputs:
     fe_codes: np.ndarray | None
     absorber: Absorber | None
     settings: CovarianceSettings
+    cluster_labels: np.ndarray | None = None
 
 
 @dataclass

@@ -10,7 +10,7 @@ bootstrap) p-values and intervals -> :class:`FixedEffectsResult`.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -42,13 +42,10 @@ def fit_fixed_effects(
     cov_type: str = "clustered",
     small_sample: bool = True,
     fe_dof: str = "nested",
-    bootstrap_reps: int = 999,
-    bootstrap_weights: str = "rademacher",
+    bootstrap_reps: int = 999, bootstrap_weights: str = "rademacher",
     bootstrap_terms: Sequence[str] | None = None,
-    seed: int = 0,
-    level: float = 0.95,
-    drop_singletons: bool = True,
-    max_cluster_size: int = 5000,
+    seed: int = 0, bootstrap_draws: Mapping[Any, np.ndarray] | None = None,
+    level: float = 0.95, drop_singletons: bool = True, max_cluster_size: int = 5000,
     drop_collinear: bool = True,
     never_drop: Sequence[str] | None = None,
 ) -> FixedEffectsResult:
@@ -76,6 +73,8 @@ def fit_fixed_effects(
         Wild bootstrap replicates B (Rademacher weights are enumerated when 2**G <= B).
     bootstrap_weights, seed : {"rademacher", "webb"}, int
         Kind and seed of the wild bootstrap weights.
+    bootstrap_draws : mapping, optional
+        Wild bootstrap weights given, not drawn: cluster id -> its B weights (fits sharing them get joint draws).
     bootstrap_terms : sequence of str, optional
         Coefficients that get wild bootstrap p-values and intervals (all by
         default); the others get CR1 inference with t(G-1).
@@ -113,15 +112,17 @@ def fit_fixed_effects(
     """
     cov_type, kind, fe_dof, settings = _options(
         cov_type, fe_dof, small_sample=small_sample, level=level, max_cluster_size=max_cluster_size, seed=seed,
-        bootstrap_reps=bootstrap_reps, bootstrap_weights=bootstrap_weights, bootstrap_terms=bootstrap_terms)
+        bootstrap_reps=bootstrap_reps, bootstrap_weights=bootstrap_weights, bootstrap_terms=bootstrap_terms,
+        bootstrap_draws=bootstrap_draws)
     spec = parse_formula(formula)
     never_drop = _check_terms(spec, kind, cov_type, cluster, never_drop)
     sample = select_sample(data, spec, cluster, weights, drop_singletons)
-    codes, n_clusters = _clusters(sample.frame, cluster, cov_type, kind)
+    codes, n_clusters, labels = _clusters(sample.frame, cluster, cov_type, kind)
     y, X, w = model_arrays(sample.frame, spec, weights)
     fit, dropped = solve_dropping_collinear(y, X, w, sample.fe_codes, spec.outcome, sample.frame,
                                             drop_collinear, never_drop)
     inputs = _covariance_inputs(fit, sample, codes, n_clusters, w, kind, fe_dof, settings)
+    inputs.cluster_labels = labels
     est = kind.estimate(inputs)
     return FixedEffectsResult(
         spec=spec, **_inference(fit, est, level), cov_type=cov_type, level=level,
@@ -162,15 +163,16 @@ def _check_terms(spec: FixedEffectsFormula, kind: CovarianceType, cov_type: str,
 
 
 def _clusters(frame: pd.DataFrame, cluster: str | None, cov_type: str,
-              kind: CovarianceType) -> tuple[np.ndarray | None, int | None]:
-    """Cluster codes 0..G-1 and G (``None`` without a cluster column); clustered estimators need G >= 2."""
+              kind: CovarianceType) -> tuple[np.ndarray | None, int | None, np.ndarray | None]:
+    """Cluster codes 0..G-1, G and the cluster ids in code order (``None`` without a cluster column);
+    clustered estimators need G >= 2."""
     if cluster is None:
-        return None, None
+        return None, None, None
     codes = group_codes(frame, [cluster])
     n_clusters = int(codes.max()) + 1 if len(frame) else 0
     if kind.clustered and n_clusters < 2:
         raise ValueError(f"cov_type={cov_type!r} needs at least 2 clusters; got {n_clusters}")
-    return codes, n_clusters
+    return codes, n_clusters, pd.unique(frame[cluster])  # group_codes numbers in order of appearance
 
 
 def _covariance_inputs(fit: LinearFit, sample: EstimationSample, codes: np.ndarray | None,

@@ -156,6 +156,18 @@ def _invert(pieces: _WildPieces, alpha: float, t_crit: float) -> tuple[float, fl
 
 
 
+def _given_weights(inp: CovarianceInputs) -> np.ndarray:
+    """The weights of ``settings.bootstrap_draws`` (cluster identifier -> B weights) in the fit's cluster order."""
+    draws = inp.settings.bootstrap_draws
+    missing = [c for c in inp.cluster_labels if c not in draws]
+    if missing:
+        raise ValueError(f"bootstrap_draws has no weights for cluster(s) {missing[:5]}")
+    V = np.vstack([np.asarray(draws[c], dtype=float) for c in inp.cluster_labels])
+    if V.shape[1] < 99:
+        raise ValueError(f"bootstrap_draws must hold at least 99 replicates; got {V.shape[1]}")
+    return V
+
+
 def wild(inp: CovarianceInputs) -> CovarianceEstimate:
     """CR1 covariance (:func:`credit_recovery.estimation.fixed_effects.covariance.clustered`) with
     wild bootstrap p-values and intervals for ``settings.bootstrap_terms`` (all coefficients by default).
@@ -175,7 +187,8 @@ def wild(inp: CovarianceInputs) -> CovarianceEstimate:
         raise ValueError(f"bootstrap_terms {bad} are not coefficients; coefficients are {names}")
     fe_codes, codes = inp.fe_codes, inp.codes
     nested = fe_codes is None or all(is_nested(fe_codes[:, k], codes) for k in range(fe_codes.shape[1]))
-    V = wild_weights(inp.n_clusters, int(s.bootstrap_reps), s.bootstrap_weights, s.seed)
+    V = _given_weights(inp) if s.bootstrap_draws is not None else \
+        wild_weights(inp.n_clusters, int(s.bootstrap_reps), s.bootstrap_weights, s.seed)
     alpha = 1 - s.level
     t_crit = float(stats.t.ppf(1 - alpha / 2, inp.n_clusters - 1))
     for t in terms:
