@@ -98,3 +98,51 @@ def test_brief_screenshot_is_kept(brief, tmp_path):
         folder = Path(os.environ["TEST_ARTIFACTS"])
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, folder / "brief.png")
+
+
+# Injected into the appendix: after load, every element that does not fit a 1280 px window (a table wider than
+# the window, a scroll box hiding part of its content, a cell whose text is clipped) is listed in the DOM.
+FIT_PROBE = """<script>
+window.addEventListener("load", function () {
+  var W = window.innerWidth, bad = [];
+  var all = document.querySelectorAll("body *");
+  for (var i = 0; i < all.length; i++) {
+    var el = all[i], r = el.getBoundingClientRect(), cs = getComputedStyle(el);
+    if (cs.overflowX != "visible" && el.scrollWidth > el.clientWidth + 1)
+      bad.push("scroll box " + el.tagName + "." + el.className + ": " + el.scrollWidth + " > " + el.clientWidth);
+    if (el.tagName == "TABLE" && r.right > W + 1)
+      bad.push("table wider than the window (" + Math.round(r.right) + " px): " + el.innerText.slice(0, 50));
+    if ((el.tagName == "TD" || el.tagName == "TH") && r.width > 0 && (r.right > W + 1 || r.left < -1))
+      bad.push("cell outside the window: " + el.innerText.slice(0, 30));
+  }
+  var out = {width: W, page: document.documentElement.scrollWidth, tables: document.querySelectorAll("table").length,
+             bad: bad.slice(0, 20)};
+  var pre = document.createElement("pre"); pre.id = "__fit"; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def test_appendix_fits_1280_pixels_with_every_number_visible(tiny_run, tmp_path):
+    """The technical appendix at 1280 px: no horizontal scrolling, no table wider than the page, nothing hidden
+    in a scroll box; a screenshot is kept (TEST_ARTIFACTS)."""
+    exe = chromium()
+    page = tiny_run / "results/public/appendix.html"
+    probed = tmp_path / "appendix_probe.html"
+    probed.write_text(page.read_text(encoding="utf-8").replace("<head>", "<head>\n" + FIT_PROBE, 1), encoding="utf-8")
+    proc = run_chromium(exe, tmp_path / "profile", "--window-size=1280,4000", "--virtual-time-budget=10000",
+                        "--dump-dom", probed.as_uri())
+    m = re.search(r'<pre id="__fit">(.*?)</pre>', proc.stdout, re.S)
+    assert m, "the page did not finish loading:\n" + proc.stderr[-2000:]
+    result = json.loads(html.unescape(m.group(1)))
+    assert result["width"] == 1280 and result["tables"] >= 5
+    assert result["bad"] == [] and result["page"] <= 1280, result
+    shot = tmp_path / "appendix.png"
+    proc = run_chromium(exe, tmp_path / "profile", "--hide-scrollbars", "--window-size=1280,6000",
+                        "--virtual-time-budget=10000", f"--screenshot={shot}", page.as_uri())
+    assert proc.returncode == 0 and shot.read_bytes().startswith(b"\x89PNG")
+    print(f"\nscreenshot of the appendix: {shot}")
+    if os.environ.get("TEST_ARTIFACTS"):
+        folder = Path(os.environ["TEST_ARTIFACTS"])
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, folder / "appendix.png")

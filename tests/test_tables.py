@@ -9,8 +9,8 @@ from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
 from credit_recovery.estimation.multiple_testing import holm_adjust
 from credit_recovery.disclosure.scanner import check_public_folder
 from credit_recovery.reporting.figures import event_study_plot, forest_plot
-from credit_recovery.reporting.tables import (SPECIFICATIONS, effect_size_table, public_effect_sizes, regression_table,
-                                              table_latex, table_markdown)
+from credit_recovery.reporting.tables import (SPECIFICATIONS, effect_size_table, etable, public_effect_sizes,
+                                              regression_table, subgroup_table, table_latex, table_markdown)
 
 
 def _rows():
@@ -79,3 +79,34 @@ def test_figures():
     est = _rows()
     assert isinstance(forest_plot(est), Figure)
     assert isinstance(event_study_plot(est), Figure)
+
+
+def test_etable_puts_specifications_in_columns_and_every_number_in_a_cell():
+    est = _rows()
+    tables = etable(est, max_columns=4)
+    n_specs = len(est.drop_duplicates(["treatment", "estimand", "estimator", "sample", "fixed_effects", "cov_type"]))
+    assert [t.shape[1] - 1 for t in tables] == [4] * (n_specs // 4) + ([n_specs % 4] if n_specs % 4 else [])
+    first = tables[0]
+    assert list(first.iloc[:, 0])[-6:] == ["Estimand", "Sample", "N", "Clusters", "Fixed effects", "Standard errors"]
+    row = est[(est["estimator"] == SPECIFICATIONS["Naive"][1]) & (est["outcome"] == "gpa")].iloc[0]
+    cell = first.loc[first.iloc[:, 0] == "GPA", "Naive"].iloc[0]
+    est_line, se_line, ci_line = cell.split("\n")
+    assert est_line.rstrip("*") == f"{row['estimate']:.3f}" and se_line == f"({row['std_error']:.3f})"
+    assert ci_line == f"[{row['ci_low']:.3f},\u00a0{row['ci_high']:.3f}]"
+    stars = "**" if row["p_value"] < 0.01 else "*" if row["p_value"] < 0.05 else ""
+    assert est_line == f"{row['estimate']:.3f}{stars}"
+    # every estimate of every specification is in exactly one cell
+    cells = [c for t in tables for c in t.iloc[:, 1:].to_numpy().ravel() if "\n" in str(c)]
+    assert len(cells) == len(est)
+
+
+def test_subgroup_table_pivots_outcomes_and_marks_familywise_significance():
+    t = pd.DataFrame({"outcome": ["math", "math", "credits", "credits"], "subgroup": ["ell=yes", "ell=no"] * 2,
+                      "estimate": [-0.2, 0.1, -0.3, 0.0], "ci_low": [-0.3, 0.0, -0.5, -0.1],
+                      "ci_high": [-0.1, 0.2, -0.1, 0.1], "p_fwer": [0.01, 0.2, 0.06, 0.9],
+                      "n_treated": [50, 500, 48, 490], "n_control": [60, 400, 58, 390],
+                      "max_abs_smd": [0.1, 0.05, 0.1, 0.05]})
+    out = subgroup_table(t)
+    assert list(out["Subgroup"]) == ["English learners", "Not English learners"]
+    assert out.iloc[0, 1] == "-0.200 [-0.300, -0.100]*" and out.iloc[0, 2] == "-0.300 [-0.500, -0.100]"
+    assert list(out["Online"]) == [50, 500] and list(out["Classroom"]) == [60, 400]

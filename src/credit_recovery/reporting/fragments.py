@@ -37,8 +37,10 @@ def figure_html(png: bytes, *, caption: str, alt_text: str, width: int | None = 
 
 
 def table_html(df: pd.DataFrame, *, digits: int = 3, caption: str | None = None,
-               na: str = "") -> str:
-    """A plain HTML table of ``df`` (no index), floats rounded to ``digits`` significant places."""
+               na: str = "", multiline: bool = False) -> str:
+    """A plain HTML table of ``df`` (no index), floats rounded to ``digits`` significant places, underscores of
+    column names shown as spaces (so headers wrap); with ``multiline`` a newline inside a text cell becomes a
+    line break."""
     def cell(v: Any) -> str:
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
             return html.escape(na)
@@ -48,9 +50,10 @@ def table_html(df: pd.DataFrame, *, digits: int = 3, caption: str | None = None,
             return f"{float(v):.{digits}g}" if abs(v) < 1e-3 and v != 0 else f"{float(v):,.{digits}f}"
         if isinstance(v, (int, np.integer)):
             return f"{int(v):,}"
-        return html.escape(str(v))
+        text = html.escape(str(v))
+        return text.replace("\n", "<br>") if multiline else text
 
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    head = "".join(f"<th>{html.escape(str(c).replace('_', ' '))}</th>" for c in df.columns)  # headers may wrap
     body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
                    for row in df.itertuples(index=False, name=None))
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""

@@ -21,7 +21,8 @@ from credit_recovery.estimation.effect_sizes import hedges_g, improvement_index
 from credit_recovery.estimation.multiple_testing import holm_adjust
 
 __all__ = ["SPECIFICATIONS", "SCORE_OUTCOMES", "OUTCOME_LABELS", "SUBGROUP_WORDS", "effect_size_table",
-           "regression_table", "table_markdown", "table_latex", "public_effect_sizes", "spec_label", "subgroup_table"]
+           "regression_table", "table_markdown", "table_latex", "public_effect_sizes", "spec_label", "subgroup_table",
+           "etable"]
 
 #: Columns of the regression table: label -> (treatment, estimator, sample).
 SPECIFICATIONS: dict[str, tuple[str, str, str]] = {
@@ -247,3 +248,64 @@ def subgroup_table(table: pd.DataFrame, outcome_label=None, level: float = 0.05,
     wide["Largest |SMD|"] = [fmt.format(v) for v in counts["smd"]]
     wide.insert(0, "Subgroup", [SUBGROUP_WORDS.get(s, s) for s in order])
     return wide.reset_index(drop=True)
+
+
+_SPEC_KEY = ["treatment", "estimand", "estimator", "sample", "fixed_effects", "cov_type"]
+
+
+def _spec_name(row: pd.Series) -> str:
+    label = spec_label(pd.DataFrame([row])).iloc[0]
+    if label:
+        return label
+    name = str(row["estimator"])
+    return name if row["treatment"] in ("online", "") else f"{name} ({row['treatment']})"
+
+
+def etable(estimates: pd.DataFrame, max_columns: int = 4, digits: int = 3,
+           outcome_label=None) -> list[pd.DataFrame]:
+    """Regression tables in the style of fixest's ``etable``: specifications as columns, outcomes as rows.
+
+    Each cell holds the estimate (``*`` p < .05, ``**`` p < .01), its standard error in parentheses and its
+    interval in brackets, one per line (``\\n``: :func:`credit_recovery.reporting.fragments.table_html` with
+    ``multiline=True`` breaks them); the last rows give each specification's estimand, sample, N (the range
+    over outcomes), clusters, fixed effects and covariance type. A specification is a distinct
+    ``treatment, estimand, estimator, sample, fixed_effects, cov_type``; the columns come in tables of at most
+    ``max_columns`` so that none is wider than the page. Suppressed rows (missing estimate) are blank.
+    """
+    label = outcome_label or (lambda o: OUTCOME_LABELS.get(o, o))
+    est = estimates.reset_index(drop=True)
+    specs = list(dict.fromkeys(map(tuple, est[_SPEC_KEY].astype(str).to_numpy())))
+    outcomes = [o for o in _OUTCOME_ORDER if o in set(est["outcome"])] + \
+        list(dict.fromkeys(o for o in est["outcome"] if o not in _OUTCOME_ORDER))
+    fmt = f"{{:.{digits}f}}"
+    out = []
+    for start in range(0, len(specs), max_columns):
+        chunk = specs[start:start + max_columns]
+        cols, names = {}, []
+        for key in chunk:
+            rows = est[(est[_SPEC_KEY].astype(str).to_numpy() == key).all(axis=1)]
+            name = _spec_name(rows.iloc[0])
+            names.append(name)
+            cells = {}
+            for _, r in rows.iterrows():
+                if pd.isna(r["estimate"]):
+                    continue
+                p = r["p_value"]
+                stars = "**" if p < 0.01 else "*" if p < 0.05 else ""
+                cells[r["outcome"]] = (f"{fmt.format(r['estimate'])}{stars}\n({fmt.format(r['std_error'])})\n"
+                                       f"[{fmt.format(r['ci_low'])},\u00a0{fmt.format(r['ci_high'])}]")
+            n = pd.to_numeric(rows["n"], errors="coerce").dropna()
+            g = pd.to_numeric(rows["n_clusters"], errors="coerce").dropna()
+            span = (lambda v: "" if v.empty else f"{int(v.min()):,}" if v.min() == v.max()
+                    else f"{int(v.min()):,}-{int(v.max()):,}")
+            cells.update({"_estimand": key[1], "_sample": key[3], "_n": span(n), "_g": span(g),
+                          "_fe": key[4], "_cov": key[5]})
+            cols[name] = cells
+        index = [*outcomes, "_estimand", "_sample", "_n", "_g", "_fe", "_cov"]
+        words = {"_estimand": "Estimand", "_sample": "Sample", "_n": "N", "_g": "Clusters", "_fe": "Fixed effects",
+                 "_cov": "Standard errors"}
+        table = pd.DataFrame({n: [cols[n].get(i, "") for i in index] for n in dict.fromkeys(names)})
+        keep = [i < len(outcomes) and any(table.iloc[i]) or i >= len(outcomes) for i in range(len(index))]
+        table.insert(0, "", [words.get(i, label(i)) for i in index])
+        out.append(table[keep].reset_index(drop=True))
+    return out
