@@ -23,6 +23,7 @@ include: "workflow/rules/truth_comparison.smk"
 include: "workflow/rules/reports.smk"
 include: "workflow/rules/disclosure.smk"
 include: "workflow/rules/monte_carlo.smk"
+include: "workflow/rules/spec_curve.smk"
 
 
 rule all:

@@ -69,7 +69,7 @@ def estimate_samples():
 # Public files (results/public/...) are found from the rules themselves, so a stage's new public tables
 # and figures reach the appendix, the privacy scan and the manifest without editing a list here.
 # Rules that run only on request (not part of `all`) are left out, so they are not pulled into every run.
-ON_DEMAND_RULES = ["monte_carlo", "monte_carlo_replicate"]
+ON_DEMAND_RULES = ["monte_carlo", "monte_carlo_replicate", "spec_curve", "spec_curve_job"]
 REPORT_RULES = ["public_estimates", "brief", "appendix"]
 
 
@@ -148,6 +148,13 @@ def final_outputs():
         out.append("results/truth_comparison/engagement.csv")
     out.append("results/engagement/typology_diagnostics.csv")
     return out
+
+
+def spec_curve_files(wildcards=None):
+    """One table per specification of the specification_curve grid (rule spec_curve_job)."""
+    from credit_recovery.specs.curve import curve_grid
+
+    return [f"results/spec_curve/specs/{s}.csv" for s in curve_grid(config.get("specification_curve"))["spec_id"]]
 
 
 def monte_carlo_replicate_files(wildcards=None):

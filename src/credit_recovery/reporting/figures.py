@@ -29,7 +29,8 @@ from credit_recovery.reporting.tables import OUTCOME_LABELS, SPECIFICATIONS, spe
 from credit_recovery.shared.style import PALETTE, fit_ticks, style, styled
 from credit_recovery.specs.panel import event_time_of
 
-__all__ = ["FOREST_OUTCOMES", "EVENT_STUDY_OUTCOMES", "forest_plot", "event_study_plot", "plot_flow"]
+__all__ = ["FOREST_OUTCOMES", "EVENT_STUDY_OUTCOMES", "forest_plot", "event_study_plot", "plot_flow",
+           "spec_curve_plot"]
 
 #: Outcomes of the forest plot, in panel order.
 FOREST_OUTCOMES: tuple[str, ...] = ("math", "reading", "credits", "gpa", "credit_recovered")
@@ -269,3 +270,43 @@ def plot_flow(steps: pd.DataFrame, *, title: str | None = None, width: float = 1
                         arrowprops=dict(arrow, shrinkB=2))
     return fig
 
+
+
+#: Choices shown in the lower panel of :func:`spec_curve_plot`: (column, label).
+_CURVE_ROWS: tuple[tuple[str, str], ...] = (
+    ("caliper", "caliper"), ("ratio", "controls per online unit"), ("replace", "with replacement"),
+    ("covariates", "covariates"), ("fixed_effects", "fixed effects"), ("cluster", "cluster"),
+)
+
+
+@styled
+def spec_curve_plot(curve: pd.DataFrame, primary: str, outcome: str) -> Figure:
+    """Specification curve of one outcome: the estimates sorted with 95% intervals (the primary specification
+    in orange, the others blue if significant at 5%, grey if not), and below, the choices of each specification.
+
+    ``curve`` holds one outcome's rows of ``results/spec_curve/curve.csv`` (:mod:`credit_recovery.specs.curve`).
+    """
+    d = curve.sort_values(["estimate", "spec_id"], kind="stable").reset_index(drop=True)
+    x = range(len(d))
+    levels = [(c, v) for c, _ in _CURVE_ROWS for v in sorted(d[c].astype(str).unique())]
+    fig = Figure(figsize=(10, 6.5))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2.2]})
+    for i, r in d.iterrows():
+        color = PALETTE["orange"] if r["spec_id"] == primary else PALETTE["blue"] if r["p_value"] < 0.05 else "0.6"
+        top.plot([i, i], [r["ci_low"], r["ci_high"]], color=color, lw=1.2 if r["spec_id"] == primary else 0.8)
+        top.plot(i, r["estimate"], "o", color=color, ms=5 if r["spec_id"] == primary else 3)
+        for k, (c, v) in enumerate(levels):
+            if str(r[c]) == v:
+                bottom.plot(i, k, "s", color=color, ms=3)
+    top.axhline(0, color="0.3", lw=0.8, ls="--")
+    top.set_ylabel(f"{OUTCOME_LABELS.get(outcome, outcome)}: estimate")
+    top.set_title(f"Specification curve, {OUTCOME_LABELS.get(outcome, outcome)}: {len(d)} specifications "
+                  "(orange: the primary; blue: p < .05)", fontsize=10)
+    labels = dict(_CURVE_ROWS)
+    bottom.set_yticks(range(len(levels)))
+    bottom.set_yticklabels([f"{labels[c]}: {v}" for c, v in levels], fontsize=7)
+    bottom.invert_yaxis()
+    bottom.set_xlabel("specifications, sorted by estimate")
+    bottom.set_xticks(list(x)[:: max(1, len(d) // 10)])
+    fig.tight_layout()
+    return fig

@@ -63,16 +63,27 @@ def subgroup_matches(units: pd.DataFrame, matching: Mapping[str, Any], dimension
     return out
 
 
+#: Fewest units per arm, and fewest residual degrees of freedom, of a subgroup fit (smaller levels are not
+#: estimated: with some 30 covariates and the school-by-year effects a fit on a few dozen units is saturated
+#: and its standard error meaningless).
+MIN_UNITS_PER_ARM = 30
+MIN_RESIDUAL_DOF = 30
+
+
 def _fit_level(design: pd.DataFrame, names: list[str], y: str, opt: Mapping[str, Any],
                draws: Mapping[Any, np.ndarray] | None) -> tuple[Any, dict[str, Any] | None, pd.DataFrame] | None:
     """The FE fit of one level and outcome (result, bootstrap draws of ``online``, the rows it used), or
-    ``None`` where it cannot be fitted (one arm or one cluster)."""
+    ``None`` where it cannot be fitted or is too small to trust: fewer than :data:`MIN_UNITS_PER_ARM` units in
+    an arm, one cluster, or fewer than :data:`MIN_RESIDUAL_DOF` residual degrees of freedom."""
     d = design[design[y].notna()]
-    if d["online"].nunique() < 2 or d[opt["cluster"]].nunique() < 2:
+    if d["online"].value_counts().reindex([0, 1], fill_value=0).min() < MIN_UNITS_PER_ARM \
+            or d[opt["cluster"]].nunique() < 2:
         return None
     try:
         res = fit_matched_fe(d, y, names, opt, "weights", draws)
     except ValueError:
+        return None
+    if res.nobs - res.k_absorbed < MIN_RESIDUAL_DOF:
         return None
     boot = res.bootstrap.get("online") if res.bootstrap else None
     return res, boot, d[res.used]
