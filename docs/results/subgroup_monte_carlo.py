@@ -2,8 +2,8 @@
 
 Run from the project root:
 
-    .venv/bin/python docs/results/subgroup_monte_carlo.py null medium 600 700 OUT.csv
-    .venv/bin/python docs/results/subgroup_monte_carlo.py heterogeneous medium 600 650 OUT.csv
+    PYTHONPATH=docs/results .venv/bin/python docs/results/subgroup_monte_carlo.py null medium 600 650 OUT.csv
+    PYTHONPATH=docs/results .venv/bin/python docs/results/subgroup_monte_carlo.py heterogeneous medium 600 630 OUT.csv
 
 ``null`` is the default district with every online-recovery effect set to 0 (no heterogeneity: every subgroup
 hypothesis is a true null); other names are the config's Monte Carlo scenarios. Each seed runs the pipeline's
