@@ -171,7 +171,7 @@ def test_the_pipeline_writes_the_attrition_table_and_the_appendix_shows_it(tiny_
     t = pd.read_csv(tiny_run / "results/matching/attrition.csv", keep_default_na=False, na_values=[""])
     assert list(t.columns) == ATTRITION_COLUMNS and set(t["sample"]) == {"cohort", "matched"}
     page = (tiny_run / "results/public/appendix.html").read_text()
-    assert "Missing outcomes (attrition)" in page and "optimistic_max_differential" in page
+    assert "Missing outcomes (attrition)" in page and "optimistic max differential" in page
     idx = t.set_index(["sample", "outcome"])
     spans = [(a, s) for a, s in _spans(page) if a.get("data-source") == "attrition"]
     assert all(json.loads(a["data-key"])[0] in ("matched", "cohort") for a, _ in spans)
