@@ -302,7 +302,7 @@ def test_schemas_are_generated_from_the_contract(name):
     assert schema.unique == list(spec.key)
     for col in spec.columns:
         pcol = schema.columns[col.name]
-        assert pcol.nullable == col.nullable and pcol.required
+        assert pcol.nullable == col.nullable and pcol.required == (not col.optional)
         errors = [c.error for c in pcol.checks]
         expected = ([NOT_EMPTY_RULE] if col.dtype == "string" and not col.nullable else []) \
             + ([allowed_rule(col)] if col.allowed is not None else []) \
@@ -386,3 +386,25 @@ def test_unforeseen_schema_failures_are_reported_as_they_come():
         ("school_id", "str_length(1, 3)", 1), ("", "made_up_check", 0)]
     assert out.rows[0]["examples"] == "row 2: mentor_id='M2', school_id='H2'"
     assert out.rows[1]["examples"] == "failure cases: x"
+
+
+def test_optional_program_model_may_be_left_out_but_is_checked_when_present():
+    """course_records.program_model is optional: an extract without it validates; a value outside the
+    contract's models, or a model on a classroom attempt, fails with the column and rule named."""
+    t = tiny_extract()
+    assert "program_model" not in t["course_records"]
+    validate_tables(t)
+    cr = t["course_records"]
+    cr["program_model"] = None
+    online = cr.index[(cr["delivery"] == "online") & (cr["attempt"] == "recovery")]
+    classroom = cr.index[cr["delivery"] == "classroom"][:2]
+    assert len(online) >= 2
+    cr.loc[online, "program_model"] = "blended"
+    validate_tables(t)
+    cr.loc[online[:1], "program_model"] = "hybrid"
+    cr.loc[classroom, "program_model"] = "blended"
+    with pytest.raises(DataValidationError) as err:
+        validate_tables(t)
+    text = str(err.value)
+    assert "program_model" in text and "hybrid" in text
+    assert "only online recovery attempts have a program_model" in text

@@ -27,9 +27,14 @@ def digest(df: pd.DataFrame) -> str:
 def test_knobs_off_leave_the_district_unchanged():
     """The longer-run outcomes came later, on top: table diplomas and the unit effects' longer-run columns;
     so did the Back on Track effects bot_* (derived: ocr_* of the supportive-mentor online units) and the latent
-    confounder hidden_u (a copy of the students' U)."""
+    confounder hidden_u (a copy of the students' U); and the course records' program model (its own random
+    stream), left out of the digest here and checked to be set on online recovery attempts only."""
     sim = simulate_district({"scale": "tiny", "seed": 1})
     got = {name: digest(df) for name, df in sim.tables.items() if name != "diplomas"}
+    cr = sim.tables["course_records"]
+    online_rec = (cr["delivery"] == "online") & (cr["attempt"] == "recovery")
+    assert cr["program_model"].notna().eq(online_rec).all()
+    got["course_records"] = digest(cr.drop(columns="program_model"))
     longrun = [c for c in sim.unit_effects.columns
                if c.endswith(("cum_credits_2y", "on_track", "graduated", "failed_core")) and not c.startswith("bot_")]
     assert len(longrun) == 11

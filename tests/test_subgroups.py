@@ -156,3 +156,50 @@ def test_public_subgroups_drop_levels_below_the_cell_minimum(heterogeneous):
     small = public_subgroups(table, min_cell_size=int(table["n_treated"].median()))
     assert len(small) < len(table) and (small["n_treated"] >= table["n_treated"].median()).all()
     assert len(public_subgroups(table, 10)) == int(((table["n_treated"] >= 10) & (table["n_control"] >= 10)).sum())
+
+
+def test_program_model_is_a_level_of_online_units_only():
+    c = pd.DataFrame({"grade": [9, 10, 11], "subject": ["math"] * 3, "gpa_pre": [1.0, 2.0, 3.0], "ell": [False] * 3,
+                      "sped": [False] * 3, "online": [1, 1, 0], "program_model": ["blended", None, None]})
+    assert subgroup_labels(c)["program_model"].tolist()[:1] == ["blended"]
+    assert subgroup_labels(c)["program_model"].isna().tolist() == [False, True, True]
+    # an extract without the optional column: no unit has a level
+    assert subgroup_labels(c.drop(columns="program_model"))["program_model"].isna().all()
+
+
+@pytest.fixture(scope="module")
+def program_models():
+    """A medium district where blended and competency-based online courses do better (math and credit
+    recovery effects rise with the program-model indicators), estimated within program models only."""
+    sim = scenario_settings(CONFIG, "default", 11, "medium")
+    sim["effect_heterogeneity"] = {"ocr_math": {"program_blended": 0.12, "program_competency": 0.08},
+                                   "ocr_credit_recovered": {"program_blended": 0.06}}
+    res = simulate_district(sim, None, CONFIG.get("cohort"))
+    cohort = build_cohort(res.tables, CONFIG.get("cohort")).cohort
+    data, _, _ = match_cohort(cohort, CONFIG["matching"])
+    models = {**CONFIG["models"], "bootstrap_reps": 199}
+    est, samples, table = run_subgroups(data, CONFIG["matching"], models,
+                                        {**CONFIG["subgroups"], "dimensions": ["program_model"]})
+    return res, cohort, est, samples, table
+
+
+def test_program_model_estimates_track_planted_differences(program_models):
+    """Each program model's online takers against classroom retakers: the subgroup truths differ as planted
+    (blended > competency-based > fully online for math) and the intervals cover their own truths; the
+    controls are classroom units, matched again for each model."""
+    res, cohort, est, samples, table = program_models
+    assert set(table["level"]) == {"fully_online", "blended", "competency_based"}
+    comp = truth_vs_estimates(est, samples, res.unit_effects)
+    assert len(comp) == len(est) == 15
+    math = comp[comp["outcome"] == "math"].set_index("subgroup")["truth"]
+    assert math["program_model=blended"] - math["program_model=fully_online"] > 0.15
+    assert math["program_model=competency_based"] - math["program_model=fully_online"] > 0.08
+    assert comp["covers"].mean() >= 0.85
+    est_math = comp[comp["outcome"] == "math"].set_index("subgroup")["estimate"]
+    assert est_math["program_model=blended"] > est_math["program_model=fully_online"]  # the estimates follow
+    s = samples[samples["subgroup"] == "program_model=blended"]
+    units = cohort.set_index(["student_id", "recovery_record_id"])
+    keys = list(zip(s["student_id"], s["recovery_record_id"]))
+    online = units.loc[keys, "online"].to_numpy()
+    pm = units.loc[keys, "program_model"].to_numpy()
+    assert set(pm[online == 1]) == {"blended"} and pd.isna(pm[online == 0]).all() and (online == 0).any()

@@ -113,6 +113,8 @@ def _episodes(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     rec = cr[cr["attempt"] == "recovery"][["course_record_id", "student_id", "school_year", "school_id",
                                            "recovers_record_id", "delivery", "mentor_id", "mark",
                                            "credits_earned", "credits_attempted"]]
+    # optional column: missing when the district does not record program models
+    rec = rec.assign(program_model=cr.loc[rec.index, "program_model"] if "program_model" in cr else None)
     failed = cr[["course_record_id", "school_year", "term", "subject", "course_name", "mark"]].rename(columns={
         "course_record_id": "recovers_record_id", "school_year": "failed_year", "term": "failed_term",
         "subject": "subject", "course_name": "course_name", "mark": "failed_mark"})
@@ -210,8 +212,8 @@ def _analysis_table(tables: Mapping[str, pd.DataFrame], units: pd.DataFrame, ep:
     pre2["baseline_year"] = pre2.pop("school_year") + 1  # the year before the failure (event time -2)
     outc = sy[["student_id", "school_year", "school_id", "math_z", "reading_z", "gpa", "credits_earned"]].rename(
         columns={"math_z": "math", "reading_z": "reading", "gpa": "gpa", "credits_earned": "credits"})
-    c = units.merge(ep[["recovery_record_id", "delivery", "mentor_id", "mark", "credits_earned", "subject",
-                        "course_name", "failed_term"]], on="recovery_record_id", how="left")
+    c = units.merge(ep[["recovery_record_id", "delivery", "mentor_id", "program_model", "mark", "credits_earned",
+                        "subject", "course_name", "failed_term"]], on="recovery_record_id", how="left")
     c = c.rename(columns={"credits_earned": "recovery_credits", "mark": "recovery_mark"})
     c["credit_recovered"] = (c["recovery_credits"] > 0).astype(float)
     c["online"] = (c["delivery"] == "online").astype(int)
@@ -227,7 +229,8 @@ def _analysis_table(tables: Mapping[str, pd.DataFrame], units: pd.DataFrame, ep:
     c["mentor_certified"] = c["mentor_certified"].astype("boolean")
     c["school_year"] = c["school_year"].astype("int64")
     order = ["student_id", "failed_record_id", "recovery_record_id", "school_id", "school_year", "baseline_year",
-             "online", "delivery", "mentor_id", "mentor_supportive", "mentor_certified", "subject", "course_name",
+             "online", "delivery", "mentor_id", "mentor_supportive", "mentor_certified", "program_model", "subject",
+             "course_name",
              "failed_term", "episode_courses", "failed_courses_pre", "grade", "gender", "race_ethnicity", "frl", "ell", "sped",
              "absence_rate_pre", "math_pre", "reading_pre", "gpa_pre", "credits_pre",
              "math", "reading", "credits", "gpa", "credit_recovered", "recovery_mark",

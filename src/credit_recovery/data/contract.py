@@ -26,6 +26,8 @@ CORE_SUBJECTS = ("math", "ela", "science", "social_studies")
 MARKS = ("A", "B", "C", "D", "F", "W")
 #: Grade points of each mark (W, withdrawn, carries none).
 MARK_POINTS = {"A": 4.0, "B": 3.0, "C": 2.0, "D": 1.0, "F": 0.0}
+#: Program models of an online recovery course (iNACOL 2015: blended and competency-based programs do better).
+PROGRAM_MODELS = ("fully_online", "blended", "competency_based")
 EVENT_TYPES = ("login", "logout", "click", "activity_completed", "quiz_submitted", "test_submitted")
 #: Score scale of the yearly standardized tests.
 SCORE_MIN, SCORE_MAX = 100.0, 400.0
@@ -41,6 +43,9 @@ class Column:
     min: float | None = None
     max: float | None = None
     unit: str = ""
+    #: An optional column may be left out of the extract (a district that does not record it); when present
+    #: it is checked like any other.
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,10 @@ COURSE_RECORDS = Table(
         Column("enrolled_date", "date", "Date of enrolment in the course."),
         Column("completed_date", "date", "Date the course ended for the student; empty if withdrawn.", nullable=True),
         Column("mark", "string", "Final mark (W = withdrawn).", allowed=MARKS),
+        Column("program_model", "string",
+               "Program model of an online recovery course (fully online, blended with in-person teaching, or "
+               "competency-based); empty for classroom and original attempts. Optional: leave the column out if "
+               "the district does not record it.", nullable=True, allowed=PROGRAM_MODELS, optional=True),
         Column("credits_attempted", "float", "Credit value of the course.", min=0.25, max=2.0, unit="credits"),
         Column("credits_earned", "float", "Credits earned: the credit value if passed (A-D), else 0.",
                min=0.0, max=2.0, unit="credits"),

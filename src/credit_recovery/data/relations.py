@@ -202,6 +202,12 @@ def _mentor_rules(c: pd.DataFrame, out: FailureCollector) -> None:
              _is(c["delivery"], "online") & ~has_m, c, show)
     out.mask("course_records", ("delivery", "mentor_id"),
              "classroom attempts must have an empty mentor_id", _is(c["delivery"], "classroom") & has_m, c, show)
+    if {"program_model", "attempt"} <= set(c.columns):  # optional column: checked when present
+        show = ["course_record_id", "attempt", "delivery", "program_model"]
+        out.mask("course_records", ("delivery", "program_model"),
+                 "only online recovery attempts have a program_model",
+                 c["program_model"].notna().to_numpy() & ~(_is(c["delivery"], "online") & _is(c["attempt"], "recovery")),
+                 c, show)
 
 
 def _score_rules(e: pd.DataFrame, out: FailureCollector) -> None:

@@ -4,7 +4,7 @@
 contract table from its :class:`~credit_recovery.data.contract.Column`
 definitions, so ``contract.py`` stays the single source of the rules:
 
-* every contract column is required (extra columns are allowed);
+* every contract column is required unless marked optional (extra columns are allowed);
 * a column that is not ``nullable`` has no missing value, and, if it is text,
   no empty or blank value;
 * ``allowed`` values (``Check.isin``) and ``min``/``max`` ranges, inclusive
@@ -102,7 +102,7 @@ def contract_schema(spec: Table, *, check_key: bool = True) -> pa.DataFrameSchem
     With ``check_key=False`` the key is not checked (used when a key column is
     missing: pandera would check the remaining key columns alone).
     """
-    columns = {c.name: pa.Column(nullable=c.nullable, required=True, checks=_column_checks(c),
+    columns = {c.name: pa.Column(nullable=c.nullable, required=not c.optional, checks=_column_checks(c),
                                  description=c.description)
                for c in spec.columns}
     return pa.DataFrameSchema(columns, name=spec.name, strict=False,
@@ -152,7 +152,7 @@ def record_missing_columns(cases: pd.DataFrame, spec: Table, raw: pd.DataFrame,
                            out: FailureCollector) -> None:
     """Report contract columns missing from the table (not those dropped for appearing twice)."""
     absent = set(cases.loc[cases["check"] == _COLUMN_PRESENT, "failure_case"])
-    for c in spec.column_names:
+    for c in (col.name for col in spec.columns if not col.optional):
         if c in absent and c not in raw.columns:
             out.add(spec.name, c, "required column missing", len(raw),
                     "columns present: " + ", ".join(map(str, raw.columns)))

@@ -39,7 +39,7 @@ COHORT_TIMING: dict[str, str] = {
     "school_id": "assignment", "school_year": "assignment", "subject": "assignment", "course_name": "assignment",
     "failed_term": "assignment",
     "online": "treatment", "delivery": "treatment", "mentor_id": "treatment", "mentor_supportive": "treatment",
-    "mentor_certified": "treatment", "episode_courses": "treatment",
+    "mentor_certified": "treatment", "program_model": "treatment", "episode_courses": "treatment",
     "math": "outcome", "reading": "outcome", "credits": "outcome", "gpa": "outcome", "credit_recovered": "outcome",
     "recovery_mark": "outcome", "cum_credits_2y": "outcome", "on_track": "outcome", "graduated": "outcome",
 }

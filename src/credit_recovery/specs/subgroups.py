@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from credit_recovery.data.imputation import impute_missing
-from credit_recovery.data.subgroups import SUBGROUP_DIMENSIONS, subgroup_labels, subgroup_name
+from credit_recovery.data.subgroups import (SUBGROUP_DIMENSIONS, TREATMENT_VERSION_DIMENSIONS, subgroup_labels,
+                                            subgroup_name)
 from credit_recovery.design.balance import balance_table
 from credit_recovery.design.matching import match
 from credit_recovery.estimation.fixed_effects.wild import wild_weights
@@ -45,18 +46,35 @@ SUBGROUP_COLUMNS = ["outcome", "estimand_id", "dimension", "level", "subgroup", 
 _ESTIMATOR = "matched WLS, covariates, school-by-year FE, within subgroup"
 
 
+def _match(data: pd.DataFrame, matching: Mapping[str, Any], exact: list[str]) -> pd.DataFrame:
+    return match(data, "online", matching["distance"], ratio=matching["ratio"], replace=matching["replace"],
+                 caliper=matching["caliper"], std_caliper=matching["std_caliper"], exact=exact,
+                 order=matching["order"], seed=matching["seed"]).data.copy()
+
+
 def subgroup_matches(units: pd.DataFrame, matching: Mapping[str, Any], dimension: str,
                      labels: pd.Series) -> pd.DataFrame:
     """Match ``units`` (every unit of the propensity model, with ``propensity``/``logit``) again with the
     subgroup level ``labels`` as an extra exact stratum; the matched rows with ``weights`` and ``_level``.
-    Units without a level are left out."""
-    data = units.assign(_level=labels)
-    data = data[data["_level"].notna()]
-    exact = [*(matching.get("exact") or []), "_level"]
-    m = match(data, "online", matching["distance"], ratio=matching["ratio"], replace=matching["replace"],
-              caliper=matching["caliper"], std_caliper=matching["std_caliper"], exact=exact,
-              order=matching["order"], seed=matching["seed"])
-    out = m.data.copy()
+    Units without a level are left out. For a dimension of the treatment's version
+    (:data:`~credit_recovery.data.subgroups.TREATMENT_VERSION_DIMENSIONS`: only online units have a level),
+    each level's online units are matched to all classroom units instead, and the controls take the level
+    they were matched in (a control may serve several levels)."""
+    exact = list(matching.get("exact") or [])
+    if dimension in TREATMENT_VERSION_DIMENSIONS:
+        data = units.assign(_level=labels)
+        controls = data[data["online"] == 0]
+        parts = []
+        for level in sorted(data.loc[data["online"] == 1, "_level"].dropna().unique()):
+            treated = data[(data["online"] == 1) & (data["_level"] == level)]
+            if len(treated) and len(controls):
+                parts.append(_match(pd.concat([treated, controls.assign(_level=level)]), matching, exact))
+        out = pd.concat(parts) if parts else data.iloc[:0].assign(weights=pd.Series(dtype=float))
+        data = data[data["online"] == 1].dropna(subset=["_level"])
+    else:
+        data = units.assign(_level=labels)
+        data = data[data["_level"].notna()]
+        out = _match(data, matching, [*exact, "_level"])
     treated = data.groupby("_level")["online"].sum()
     kept = out[out["online"] == 1].groupby("_level").size()
     out["_dropped"] = out["_level"].map(1 - kept.reindex(treated.index, fill_value=0) / treated)

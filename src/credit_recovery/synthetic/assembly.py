@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from credit_recovery.data.cohort import analytic_units
-from credit_recovery.data.contract import TABLES
+from credit_recovery.data.contract import PROGRAM_MODELS, TABLES
 from credit_recovery.data.extract_io import coerce_tables
 from credit_recovery.synthetic.events import platform_events
 from credit_recovery.synthetic.world import World
@@ -50,6 +50,7 @@ def recovery_attempts(w: World) -> tuple[pd.DataFrame, pd.DataFrame]:
     rec["sy_prev"] = e["sy_prev"].to_numpy()
     rec["sy_next"] = e["sy_next"].to_numpy()
     rec["type_code"] = e["type_code"].to_numpy()
+    rec["program_code"] = e["program_code"].to_numpy()
     rec["mentor_id"] = np.where(rec["online"], w.mentors["mentor_id"].to_numpy()[e["mentor_idx"].to_numpy()], None)
     yr = rec["school_year"].to_numpy()
     rec["enrolled_date"] = pd.to_datetime((yr - 1).astype(str).astype(object) + "-09-03") + pd.to_timedelta(
@@ -113,6 +114,8 @@ def recovery_records(w: World, rec: pd.DataFrame, regular: pd.DataFrame, recover
         "subject": regular["subject"].to_numpy()[rec["sy_prev"].to_numpy() * 12 + failed_ids_slot],
         "attempt": "recovery", "recovers_slot": rec["sy_prev"].to_numpy() * 12 + failed_ids_slot,
         "delivery": np.where(rec["online"], "online", "classroom"), "mentor_id": rec["mentor_id"].to_numpy(),
+        "program_model": np.where(rec["online"], np.array(PROGRAM_MODELS, dtype=object)[rec["program_code"].to_numpy()],
+                                  None),
         "enrolled_date": rec["enrolled_date"].dt.strftime("%Y-%m-%d").to_numpy(dtype=object),
         "completed_date": comp, "mark": mark, "credits_attempted": 0.5,
         "credits_earned": np.where(recovered, 0.5, 0.0),

@@ -10,7 +10,8 @@ Every episode gets a mentor drawn at random within the school (the actual one
 for online takers, a hypothetical one for classroom retakers; with
 ``simulation.mentor_selection`` on, supportive mentors go more often to
 episodes with better prospects) and a latent
-user type of its online course(s).
+user type of its online course(s), and a program model of its online course (own random stream,
+``simulation.program_models``).
 """
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from credit_recovery.data.contract import PROGRAM_MODELS
 from credit_recovery.synthetic.courses import CORE_SLOTS, SUBJECT_SLOTS, credits_regular, gpa_points
 from credit_recovery.synthetic.heterogeneity import episode_covariates, heterogeneity_on
 from credit_recovery.synthetic.knobs import attrition_slopes_on, prospect_index, school_shock, select_mentors
-from credit_recovery.synthetic.world import World
+from credit_recovery.synthetic.world import KNOB_STREAMS, World
 
 __all__ = ["episodes_for_year"]
 
@@ -33,7 +35,9 @@ def episodes_for_year(w: World, y: int) -> pd.DataFrame | None:
     in ``y``. One row per episode: ``sy_prev`` and ``sy_next`` (student-year
     rows of the failure and the recovery year), ``st``, ``school_year``,
     ``school_idx``, ``online``, ``mentor_idx``, ``supportive``,
-    ``type_code``, ``grade``, ``absr_prev``, ``failed_slots`` (the failed core
+    ``type_code``, ``grade``, ``absr_prev``, ``program_code`` (index into
+    :data:`~credit_recovery.data.contract.PROGRAM_MODELS` of the online course's
+    program model; hypothetical for classroom recoverers), ``failed_slots`` (the failed core
     slots) and ``index_slot`` (the first of them, the episode's index course).
     """
     found = _failed_and_reenrolled(w, y)
@@ -58,10 +62,11 @@ def episodes_for_year(w: World, y: int) -> pd.DataFrame | None:
         "online": online, "mentor_idx": mentor_idx, "supportive": supportive, "type_code": type_code,
         "grade": grade_next, "absr_prev": r["absr"],
     })
+    ep["program_code"] = draw_program_models(w, len(ep))
     ep["failed_slots"] = [CORE_SLOTS[row] for row in failed_c]
     ep["index_slot"] = CORE_SLOTS[first_failed_slot]
     if heterogeneity_on(w) or attrition_slopes_on(w):  # standardized covariates (effects, attrition)
-        x = episode_covariates(w, r["cand"], nxt, r["absr"], CORE_SLOTS[first_failed_slot])
+        x = episode_covariates(w, r["cand"], nxt, r["absr"], CORE_SLOTS[first_failed_slot], ep["program_code"])
         for col in x:
             ep[col] = x[col].to_numpy()
     return ep
@@ -146,3 +151,13 @@ def _draw_user_types(w: World, sti: np.ndarray, grade_next: np.ndarray, first_fa
     pt = np.exp(type_logits)
     pt /= pt.sum(axis=1, keepdims=True)
     return (w.rng.random(n)[:, None] > np.cumsum(pt, axis=1)).sum(axis=1)
+
+
+def draw_program_models(w: World, n: int) -> np.ndarray:
+    """Program model codes of ``n`` episodes (``simulation.program_models`` shares), from the program-model
+    stream (:meth:`~credit_recovery.synthetic.world.World.knob_rng`): the main stream is not touched."""
+    shares = w.settings["program_models"]
+    p = np.array([float(shares.get(m, 0.0)) for m in PROGRAM_MODELS])
+    if p.sum() <= 0:
+        raise ValueError("simulation.program_models: the shares must not all be 0")
+    return w.knob_rng(KNOB_STREAMS["program_model"]).choice(len(PROGRAM_MODELS), size=n, p=p / p.sum())

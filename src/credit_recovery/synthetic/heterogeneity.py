@@ -33,7 +33,7 @@ __all__ = ["HET_COVARIATES", "heterogeneity_on", "episode_covariates", "unit_het
 
 #: Covariates an effect can vary with (the keys of ``effect_heterogeneity.<estimand>``).
 HET_COVARIATES = ("math_pre", "reading_pre", "gpa_pre", "credits_pre", "absence_rate_pre", "grade", "ell",
-                  "sped", "frl", "subject_math")
+                  "sped", "frl", "subject_math", "program_blended", "program_competency")
 
 
 def heterogeneity_on(w: World, estimand: str | None = None) -> bool:
@@ -44,13 +44,15 @@ def heterogeneity_on(w: World, estimand: str | None = None) -> bool:
 
 
 def episode_covariates(w: World, cand: np.ndarray, nxt: np.ndarray, absr: np.ndarray,
-                       index_slot: np.ndarray) -> pd.DataFrame:
+                       index_slot: np.ndarray, program_code: np.ndarray | None = None) -> pd.DataFrame:
     """Standardized covariates ``x_<covariate>`` of one recovery year's episodes.
 
     ``cand`` and ``nxt`` are the failure- and recovery-year student-year rows, ``absr`` the failure
     year's absence rate, ``index_slot`` the index course's slot. Scores are the failure year's latent
     z-scores, GPA and credits its regular courses' (unrounded, without recovered credits), grade
-    the recovery year's, ``ell``, ``sped``, ``frl`` the failure year's flags.
+    the recovery year's, ``ell``, ``sped``, ``frl`` the failure year's flags, ``program_blended`` and
+    ``program_competency`` indicators of the online course's program model (``program_code``: 1 blended,
+    2 competency-based; hypothetical for classroom retakers, whose effects they do not enter).
     """
     sy = w.student_years
     raw = {
@@ -60,6 +62,9 @@ def episode_covariates(w: World, cand: np.ndarray, nxt: np.ndarray, absr: np.nda
         "sped": sy["sped"].to_numpy()[cand].astype(float), "frl": sy["frl"].to_numpy()[cand].astype(float),
         "subject_math": (np.array(SUBJECT_SLOTS)[np.asarray(index_slot) % 6] == "math").astype(float),
     }
+    code = np.zeros(len(cand)) if program_code is None else np.asarray(program_code)
+    raw["program_blended"] = (code == 1).astype(float)
+    raw["program_competency"] = (code == 2).astype(float)
     out = {}
     for k, v in raw.items():
         v = np.nan_to_num(np.asarray(v, float), nan=float(np.nanmean(v)) if np.isfinite(v).any() else 0.0)

@@ -24,8 +24,8 @@ __all__ = ["World", "KNOB_STREAMS"]
 
 #: Stream numbers of the scenario knobs' own random generators (:meth:`World.knob_rng`), and of the
 #: high-school years before the first simulated year (``history``, :mod:`~credit_recovery.synthetic.longrun`):
-#: drawn after everything else, it leaves the main stream untouched.
-KNOB_STREAMS = {"attrition": 1, "school_shocks": 2, "mentor_selection": 3, "history": 4}
+#: drawn after everything else, it leaves the main stream untouched; and of the online courses' program models.
+KNOB_STREAMS = {"attrition": 1, "school_shocks": 2, "mentor_selection": 3, "history": 4, "program_model": 5}
 
 
 class World:
