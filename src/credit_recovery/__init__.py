@@ -66,6 +66,11 @@ _EXPORTS: dict[str, str] = {
     "rosenbaum_bounds": "estimation.sensitivity",
     "rosenbaum_gamma": "estimation.sensitivity",
     "holm_adjust": "estimation.multiple_testing",
+    # randomized experiments: intention-to-treat and complier effects (estimatr's HC2 / CR2)
+    "itt": "estimation.experiments",
+    "ExperimentResult": "estimation.experiments",
+    "cace": "estimation.iv",
+    "CaceResult": "estimation.iv",
     # engagement analytics
     "sessionize": "engagement.sessions",
     "engagement_features": "engagement.features",
