@@ -220,10 +220,35 @@ DIPLOMAS = Table(
     ),
 )
 
+ASSIGNMENTS = Table(
+    name="assignments",
+    description=(
+        "Optional: the random assignment of a district experiment (a lottery for online or classroom "
+        "recovery seats, as in Back on Track), one row per randomized student. Its presence makes the "
+        "study randomized (config design: auto)."
+    ),
+    key=("student_id",),
+    required=False,
+    foreign_keys=(
+        ForeignKey(("student_id",), "students", ("student_id",), "an assigned student is a known student"),
+        ForeignKey(("failed_record_id",), "course_records", ("course_record_id",),
+                   "the randomized failure is a known course record"),
+    ),
+    columns=(
+        Column("student_id", "string", "Student identifier; each student is assigned once."),
+        Column("failed_record_id", "string", "The failed course attempt (mark F) whose recovery was randomized."),
+        Column("block", "string", "Randomization block (e.g. school by summer); each block has both arms."),
+        Column("assigned_arm", "string", "The arm drawn for the student.", allowed=("online", "classroom")),
+        Column("assignment_date", "date", "Date of the draw; on or before the enrolment in the recovery course."),
+    ),
+)
+
 #: All tables, in dependency order.
 TABLES: dict[str, Table] = {
-    t.name: t for t in (STUDENTS, STUDENT_YEARS, MENTORS, COURSE_RECORDS, PLATFORM_EVENTS, CALENDAR, DIPLOMAS)
+    t.name: t for t in (STUDENTS, STUDENT_YEARS, MENTORS, COURSE_RECORDS, PLATFORM_EVENTS, CALENDAR, DIPLOMAS,
+                        ASSIGNMENTS)
 }
 
 #: Identifier columns that must never appear in anything published.
-IDENTIFIER_COLUMNS = ("student_id", "course_record_id", "mentor_id", "recovers_record_id", "event_id")
+IDENTIFIER_COLUMNS = ("student_id", "course_record_id", "mentor_id", "recovers_record_id", "event_id",
+                      "failed_record_id")

@@ -242,6 +242,36 @@ def _event_course_rules(t: Tables, out: FailureCollector) -> None:
                  found & ~same, e, ["event_id", "student_id", "course_record_id"])
 
 
+def _assignment_rules(t: Tables, out: FailureCollector) -> None:
+    """The randomization: a failed original attempt of the same student; both arms in every block; the draw on
+    or before the recovery course."""
+    a = t["assignments"]
+    if {"block", "assigned_arm"} <= set(a.columns):
+        arms = a.groupby("block", dropna=False)["assigned_arm"].transform("nunique")
+        out.mask("assignments", ("block", "assigned_arm"),
+                 "every randomization block must have both arms (online and classroom)",
+                 (arms < 2).to_numpy() & a["block"].notna().to_numpy(), a, ["student_id", "block", "assigned_arm"])
+    if not (_has(t, "assignments", "failed_record_id", "student_id") and _has(t, "course_records", "course_record_id")):
+        return
+    c = t["course_records"]
+    pos = lookup(a, ("failed_record_id",), c, ("course_record_id",))
+    found = pos >= 0
+    if {"student_id", "attempt", "mark"} <= set(c.columns):
+        ok = _eq(_take(c["student_id"], pos), a["student_id"]) & _is(_take(c["attempt"], pos), "original") \
+            & _is(_take(c["mark"], pos), "F")
+        out.mask("assignments", ("student_id", "failed_record_id"),
+                 "failed_record_id must be a failed (mark F) original attempt of the same student",
+                 found & ~ok, a, ["student_id", "failed_record_id"])
+    if {"recovers_record_id", "enrolled_date"} <= set(c.columns) and "assignment_date" in a.columns:
+        first = c.loc[c["recovers_record_id"].notna()].groupby("recovers_record_id")["enrolled_date"].min()
+        enrolled = pd.to_datetime(a["failed_record_id"].map(first))
+        late = (pd.to_datetime(a["assignment_date"]) > enrolled).fillna(False).to_numpy(dtype=bool)
+        out.mask("assignments", ("assignment_date",),
+                 "assignment_date must be on or before the enrolment in the recovery course it assigns",
+                 late, a.assign(recovery_enrolled_date=enrolled.dt.date),
+                 ["student_id", "failed_record_id", "assignment_date", "recovery_enrolled_date"])
+
+
 def check_cross_field_rules(tables: Tables, out: FailureCollector) -> None:
     """The contract's cross-field rules (``docs/data-contract.md``, "Cross-field rules")."""
     _attendance_rule(tables, out)
@@ -254,3 +284,5 @@ def check_cross_field_rules(tables: Tables, out: FailureCollector) -> None:
     if "platform_events" in tables:
         _score_rules(tables["platform_events"], out)
         _event_course_rules(tables, out)
+    if "assignments" in tables:
+        _assignment_rules(tables, out)

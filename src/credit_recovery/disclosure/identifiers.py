@@ -18,7 +18,7 @@ __all__ = ["IDENTIFIER_HEADERS", "IdentifierIndex", "IdentifierSource", "as_iden
 
 #: Normalised column headers that name an identifier column (no public table may have one).
 IDENTIFIER_HEADERS: frozenset[str] = frozenset(
-    {"student_id", "course_record_id", "mentor_id", "recovers_record_id", "event_id"}
+    {"student_id", "course_record_id", "mentor_id", "recovers_record_id", "event_id", "failed_record_id"}
 )
 
 
