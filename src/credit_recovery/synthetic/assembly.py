@@ -18,6 +18,7 @@ from credit_recovery.data.cohort import analytic_units
 from credit_recovery.data.contract import PROGRAM_MODELS, TABLES
 from credit_recovery.data.extract_io import coerce_tables
 from credit_recovery.synthetic.events import platform_events
+from credit_recovery.synthetic.outcomes import recovery_marks
 from credit_recovery.synthetic.world import World
 
 __all__ = ["recovery_attempts", "online_attempt_events", "recovery_records", "course_records", "contract_tables",
@@ -91,13 +92,10 @@ def recovery_records(w: World, rec: pd.DataFrame, regular: pd.DataFrame, recover
     """
     yr = rec["school_year"].to_numpy()
     last_ts = rec["last_ts"]
-    # marks of recovery attempts: passing letter depends on delivery (shared uniform)
-    mu_ = rec["mark_u"].to_numpy()
-    letter_online = np.where(mu_ < 0.55, "D", np.where(mu_ < 0.85, "C", np.where(mu_ < 0.97, "B", "A")))
-    letter_class = np.where(mu_ < 0.35, "D", np.where(mu_ < 0.70, "C", np.where(mu_ < 0.92, "B", "A")))
-    withdrawn = ~recovered & (rec["withdraw_u"].to_numpy() < np.where(rec["online"], 0.25, 0.1))
-    mark = np.where(recovered, np.where(rec["online"], letter_online, letter_class),
-                    np.where(withdrawn, "W", "F"))
+    # marks of recovery attempts: passing letter depends on delivery (shared uniforms)
+    mark = recovery_marks(recovered, rec["mark_u"].to_numpy(), rec["withdraw_u"].to_numpy(),
+                          rec["online"].to_numpy(bool), w.settings["recovery_course"])
+    withdrawn = mark == "W"
     comp = np.where(rec["online"], last_ts.dt.strftime("%Y-%m-%d").to_numpy(dtype=object),
                     yr.astype(str).astype(object) + "-01-20")
     # an online course's end date is the local date of its last event

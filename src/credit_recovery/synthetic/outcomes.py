@@ -17,6 +17,9 @@ supportive mentors).
   equal ``τ_credits`` and ``τ_gpa``, counting the recovered credits.
 * Score effects ``η_i ~ N(0, 0.05²)`` are drawn per episode here and applied in
   :mod:`~credit_recovery.synthetic.unit_effects`.
+* The recovery course's mark (:func:`recovery_marks`) comes from two more shared uniforms: a passed
+  course's letter (D below the delivery's D share, ``simulation.recovery_course``) and whether a course not
+  passed is withdrawn (W, more often online) or failed (F); so the mark has a potential outcome too.
 """
 from __future__ import annotations
 
@@ -33,7 +36,10 @@ from credit_recovery.synthetic.events import TYPE_PARAMS, USER_TYPES, expected_i
 from credit_recovery.synthetic.heterogeneity import unit_heterogeneity
 from credit_recovery.synthetic.world import World
 
-__all__ = ["episode_outcomes", "planted_shifts", "recovery_potential_outcomes", "bisect"]
+__all__ = ["episode_outcomes", "planted_shifts", "recovery_potential_outcomes", "recovery_marks", "bisect"]
+
+#: Chance that a recovery course that is not passed is withdrawn (W) rather than failed (F), by delivery.
+WITHDRAW_SHARE = {"online": 0.25, "classroom": 0.1}
 
 
 def episode_outcomes(w: World, ep: pd.DataFrame) -> None:
@@ -98,7 +104,7 @@ def _recovery_draws(w: World, ep: pd.DataFrame) -> np.ndarray:
     ep["idle_expected"] = np.array([expected_idle(p, w.engagement) for p in tp])[ep["type_code"].to_numpy()]
     # ---- credit recovery of each failed course: P(0), P(1, S)
     abil = st["ability"].to_numpy()[sti]
-    lin0 = (1.75 + 0.55 * abil - 3.0 * (ep["absr_prev"].to_numpy() - 0.15)
+    lin0 = (float(w.settings["recovery_course"]["base_log_odds"]) + 0.55 * abil - 3.0 * (ep["absr_prev"].to_numpy() - 0.15)
             + 0.3 * w.gamma * st["U"].to_numpy()[sti] + 0.3 * (ep["grade"].to_numpy() >= 11))
     if w.outcome_shock is not None:  # school shocks of the recovery year
         lin0 = lin0 + w.student_years["outcome_shock"].to_numpy()[ep["sy_next"].to_numpy()]
@@ -215,3 +221,22 @@ def recovery_potential_outcomes(w: World, rec: pd.DataFrame, e: pd.DataFrame) ->
     r1 = np.where(S, r_s1, r_s0)
     recovered = np.where(rec["online"], r1, r0)
     return {"r0": r0, "r1": r1, "r_s1": r_s1, "r_s0": r_s0, "recovered": recovered}
+
+
+def recovery_marks(recovered: np.ndarray, mark_u: np.ndarray, withdraw_u: np.ndarray, online: np.ndarray,
+                   recovery_course: dict) -> np.ndarray:
+    """The mark of recovery attempts in the world with delivery ``online`` (array of bool).
+
+    A recovered course is marked D when its shared uniform ``mark_u`` is below the delivery's D share
+    (``recovery_course``: the ``simulation.recovery_course`` settings), then C, B or A at fixed cut points
+    (0.85, 0.97 online; 0.70, 0.92 in a classroom); a course not recovered is withdrawn (W) when
+    ``withdraw_u`` is below :data:`WITHDRAW_SHARE` of the delivery, else failed (F). The same uniforms serve
+    every world, so the mark of each delivery is a potential outcome.
+    """
+    mu_ = np.asarray(mark_u, dtype=float)
+    d_on, d_cl = float(recovery_course["d_share_online"]), float(recovery_course["d_share_classroom"])
+    letter_online = np.where(mu_ < d_on, "D", np.where(mu_ < 0.85, "C", np.where(mu_ < 0.97, "B", "A")))
+    letter_class = np.where(mu_ < d_cl, "D", np.where(mu_ < 0.70, "C", np.where(mu_ < 0.92, "B", "A")))
+    withdrawn = ~recovered & (np.asarray(withdraw_u) < np.where(online, WITHDRAW_SHARE["online"],
+                                                                 WITHDRAW_SHARE["classroom"]))
+    return np.where(recovered, np.where(online, letter_online, letter_class), np.where(withdrawn, "W", "F"))
