@@ -141,11 +141,12 @@ def course_records(regular: pd.DataFrame, recovery: pd.DataFrame, rec: pd.DataFr
 
 
 def contract_tables(w: World, student_years: pd.DataFrame, courses: pd.DataFrame,
-                    events: pd.DataFrame, diplomas: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+                    events: pd.DataFrame, diplomas: pd.DataFrame | None = None,
+                    assignments: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """The input tables of the data contract, as a district extract holds them.
 
     Only students with an observed student-year are listed; events are sorted
-    by time and numbered; ``diplomas`` (optional table) is added when given.
+    by time and numbered; ``diplomas`` and ``assignments`` (optional tables) are added when given.
     """
     st = w.students
     students = pd.DataFrame({
@@ -166,6 +167,8 @@ def contract_tables(w: World, student_years: pd.DataFrame, courses: pd.DataFrame
     }
     if diplomas is not None:
         tables["diplomas"] = diplomas.sort_values("student_id", kind="stable").reset_index(drop=True)
+    if assignments is not None:
+        tables["assignments"] = assignments
     return coerce_tables({k: v[TABLES[k].column_names] for k, v in tables.items()})
 
 

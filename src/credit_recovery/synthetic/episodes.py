@@ -11,7 +11,9 @@ for online takers, a hypothetical one for classroom retakers; with
 ``simulation.mentor_selection`` on, supportive mentors go more often to
 episodes with better prospects) and a latent
 user type of its online course(s), and a program model of its online course (own random stream,
-``simulation.program_models``).
+``simulation.program_models``). With ``simulation.experiment`` on, the eligible retakers of the experiment's
+years take the delivery their random assignment and compliance type give
+(:mod:`~credit_recovery.synthetic.experiment`, its own random stream) instead of the selection model's.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from scipy.special import expit
 
 from credit_recovery.data.contract import PROGRAM_MODELS
 from credit_recovery.synthetic.courses import CORE_SLOTS, SUBJECT_SLOTS, credits_regular, gpa_points
+from credit_recovery.synthetic.experiment import experiment_on, randomize
 from credit_recovery.synthetic.heterogeneity import episode_covariates, heterogeneity_on
 from credit_recovery.synthetic.knobs import attrition_slopes_on, prospect_index, school_shock, select_mentors
 from credit_recovery.synthetic.world import KNOB_STREAMS, World
@@ -38,7 +41,8 @@ def episodes_for_year(w: World, y: int) -> pd.DataFrame | None:
     ``type_code``, ``grade``, ``absr_prev``, ``program_code`` (index into
     :data:`~credit_recovery.data.contract.PROGRAM_MODELS` of the online course's
     program model; hypothetical for classroom recoverers), ``failed_slots`` (the failed core
-    slots) and ``index_slot`` (the first of them, the episode's index course).
+    slots) and ``index_slot`` (the first of them, the episode's index course); with the experiment on,
+    also :data:`~credit_recovery.synthetic.experiment.EXPERIMENT_COLUMNS`.
     """
     found = _failed_and_reenrolled(w, y)
     if found is None:
@@ -47,6 +51,12 @@ def episodes_for_year(w: World, y: int) -> pd.DataFrame | None:
     cand, nxt, failed_c, sti = r["cand"], r["nxt"], r["failed_c"], r["sti"]
     school_idx = w.students["school_idx"].to_numpy()[sti]
     online = _choose_online(w, y, r, school_idx)
+    first_failed_slot = np.argmax(failed_c, axis=1)  # index failure: first failed core slot
+    experiment = None
+    if experiment_on(w):  # the randomized experiment overrides the delivery of its units (its own stream)
+        index_subject = np.array(SUBJECT_SLOTS)[CORE_SLOTS[first_failed_slot] % 6]
+        online, experiment = randomize(w, y, sti, w.student_years["grade"].to_numpy()[cand], index_subject,
+                                       school_idx, online)
     # mentor (actual for online takers, hypothetical for classroom recoverers)
     strength = float(w.settings["mentor_selection"])
     if strength > 0:  # selection of supportive mentors on prospects (its own random stream)
@@ -55,7 +65,6 @@ def episodes_for_year(w: World, y: int) -> pd.DataFrame | None:
         mentor_idx = _assign_mentors(w, school_idx)
     supportive = w.mentors["instructionally_supportive"].to_numpy()[mentor_idx]
     grade_next = w.student_years["grade"].to_numpy()[nxt]
-    first_failed_slot = np.argmax(failed_c, axis=1)  # index failure: first failed core slot
     type_code = _draw_user_types(w, sti, grade_next, first_failed_slot)
     ep = pd.DataFrame({
         "sy_prev": cand, "sy_next": nxt, "st": sti, "school_year": y, "school_idx": school_idx,
@@ -63,6 +72,8 @@ def episodes_for_year(w: World, y: int) -> pd.DataFrame | None:
         "grade": grade_next, "absr_prev": r["absr"],
     })
     ep["program_code"] = draw_program_models(w, len(ep))
+    for col, values in (experiment or {}).items():
+        ep[col] = values
     ep["failed_slots"] = [CORE_SLOTS[row] for row in failed_c]
     ep["index_slot"] = CORE_SLOTS[first_failed_slot]
     if heterogeneity_on(w) or attrition_slopes_on(w):  # standardized covariates (effects, attrition)

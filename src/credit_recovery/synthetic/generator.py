@@ -53,7 +53,9 @@ module runs the stages in the order of the random stream. The scenario knobs
 (``docs/synthetic-district.md``) are in :mod:`~credit_recovery.synthetic.knobs`
 (attrition, school shocks, mentor selection; random streams of their own),
 :mod:`~credit_recovery.synthetic.heterogeneity` and
-:mod:`~credit_recovery.synthetic.dynamics`.
+:mod:`~credit_recovery.synthetic.dynamics`; the randomized experiment (``simulation.experiment``, a
+Back-on-Track-like lottery with its ``assignments`` table and truths ``itt_*`` / ``cace_*``) is in
+:mod:`~credit_recovery.synthetic.experiment`.
 """
 from __future__ import annotations
 
@@ -69,11 +71,13 @@ from credit_recovery.synthetic.assembly import (contract_tables, course_records,
 from credit_recovery.synthetic.courses import draw_course_latents, marks_for_year, regular_course_records
 from credit_recovery.synthetic.dynamics import add_gpa_dynamics, multiples
 from credit_recovery.synthetic.episodes import episodes_for_year
+from credit_recovery.synthetic.experiment import (assignments_table, experiment_on, experiment_unit_effects,
+                                                  set_experiment_years)
 from credit_recovery.synthetic.heterogeneity import heterogeneity_on, unit_heterogeneity
 from credit_recovery.synthetic.knobs import draw_school_shocks
 from credit_recovery.synthetic.longrun import diplomas, history_credits, longrun_unit_effects
 from credit_recovery.synthetic.outcomes import episode_outcomes, recovery_potential_outcomes
-from credit_recovery.synthetic.planted_truth import OUTCOMES, planted_truth, planted_types
+from credit_recovery.synthetic.planted_truth import OUTCOMES, experiment_truth, planted_truth, planted_types
 from credit_recovery.synthetic.population import draw_mentors, draw_schools, draw_student_years, draw_students
 from credit_recovery.synthetic.settings import ENGAGEMENT_DEFAULTS, resolve_settings
 from credit_recovery.synthetic.unit_effects import add_bot_effects, observed_student_years, score_effects, unit_effects
@@ -160,6 +164,7 @@ def _draw_years(w: World) -> None:
     because an online taker's other courses of the recovery year shift.
     """
     draw_schools(w)
+    set_experiment_years(w)  # no draws; nothing when off
     draw_school_shocks(w)  # its own random stream; nothing when off
     draw_students(w)
     draw_student_years(w)
@@ -217,8 +222,10 @@ def _assemble(w: World, cohort_options: Mapping[str, Any]) -> SimulationResult:
     diploma_table, graduated = diplomas(w, observed["credits_obs"], history)
     longrun_unit_effects(w, ue, observed, history, graduated, cohort_options)
     add_bot_effects(ue, OUTCOMES)
-    tables = contract_tables(w, student_years, courses, events, diploma_table)
-    truth = planted_truth(ue, tables, w.effects, len(online_rec))
+    experiment_unit_effects(w, ue, rec, recovery)  # nothing when the experiment is off
+    tables = contract_tables(w, student_years, courses, events, diploma_table, assignments_table(w, rec))
+    truth = planted_truth(ue, tables, w.effects, len(online_rec)) + experiment_truth(ue)
+    extra = {"experiment_years": list(w.experiment_years)} if experiment_on(w) else {}
     return SimulationResult(tables=tables, truth=truth, unit_effects=ue, types=planted_types(online_rec, ev_stats),
                             settings={**w.settings, "engagement": dict(w.engagement), "p_supportive": w.p_supportive,
-                                      "rollout_year": dict(zip(w.school_ids.tolist(), w.rollout.tolist()))})
+                                      "rollout_year": dict(zip(w.school_ids.tolist(), w.rollout.tolist())), **extra})

@@ -11,7 +11,9 @@ the unit effects also hold event-time effects ``ocr_<outcome>_t<k>``, and the
 truth one record per estimand and event time ``k`` (field ``event_time``).
 ``engagement_idle_pass`` records the structural idle-share coefficient. The ``ocr_*`` estimands also
 have one record per subgroup of the analytic cohort (field ``subgroup``, ``<dimension>=<level>``:
-:mod:`credit_recovery.data.subgroups`), the mean effect over the subgroup's online takers.
+:mod:`credit_recovery.data.subgroups`), the mean effect over the subgroup's online takers. With the randomized
+experiment on (``simulation.experiment``), :func:`experiment_truth` adds ``itt_<outcome>`` and
+``cace_<outcome>`` over its randomized units (:mod:`~credit_recovery.synthetic.experiment`).
 """
 from __future__ import annotations
 
@@ -25,8 +27,8 @@ from credit_recovery.data.cohort import analytic_units, build_cohort
 from credit_recovery.data.subgroups import SUBGROUP_DIMENSIONS, subgroup_labels, subgroup_name
 from credit_recovery.synthetic.events import USER_TYPES
 
-__all__ = ["TRUTH_ESTIMANDS", "OUTCOMES", "EVENT_COLUMN", "truth_from_unit_effects", "event_time_truth",
-           "subgroup_truth", "planted_truth", "planted_types"]
+__all__ = ["TRUTH_ESTIMANDS", "OUTCOMES", "EVENT_COLUMN", "EXPERIMENT_OUTCOMES", "truth_from_unit_effects",
+           "event_time_truth", "subgroup_truth", "planted_truth", "experiment_truth", "planted_types"]
 
 #: Unit-effect column of an event-time effect (effect dynamics): ``<estimand_id>_t<k>``.
 EVENT_COLUMN = re.compile(r"(ocr_[a-z_]+?)_t(\d+)")
@@ -41,6 +43,9 @@ _LABELS = {"math": "next-year math score (SD units)", "reading": "next-year read
            "cum_credits_2y": "credits earned in the recovery year and the school year after",
            "on_track": "being on track to graduate at the end of the recovery year (probability)",
            "graduated": "graduating within four school years of grade 9 (probability)"}
+#: Outcomes of the randomized experiment's truths ``itt_<outcome>`` and ``cace_<outcome>`` (:func:`experiment_truth`).
+EXPERIMENT_OUTCOMES = ("math", "reading", "credit_recovered", "df", "credits", "gpa", "graduated")
+_DF_LABEL = "a D or F mark in the recovery course (probability; W counts as neither)"
 #: The longer-run outcomes, defined for some units only (data.longrun).
 _DEFINED_FOR_SOME = ("cum_credits_2y", "on_track", "graduated")
 _SUPPORTIVE = "over online takers with a supportive mentor in the cohort"
@@ -179,6 +184,47 @@ def planted_truth(ue: pd.DataFrame, tables: Mapping[str, pd.DataFrame], effects:
         "n": int(n_online),
     })
     return truth + subgroup_truth(ue, build_cohort(tables).cohort)
+
+
+def experiment_truth(unit_effects: pd.DataFrame) -> list[dict[str, Any]]:
+    """The randomized experiment's truths (``simulation.experiment``); none without it.
+
+    Over the randomized units (``assigned`` not missing), with ``D_i(z)`` the delivery unit ``i`` takes when
+    assigned ``z`` (its ``complier_type``: compliers ``z``, never-takers 0, always-takers 1):
+
+    * ``itt_<outcome>``: the mean of ``Y_i(D_i(1)) - Y_i(D_i(0))`` over the randomized units with the outcome
+      defined (always- and never-takers contribute 0);
+    * ``cace_<outcome>``: the mean of ``Y_i(1) - Y_i(0)`` over the compliers with the outcome defined;
+
+    ``Y_i(d)`` the unit effects' ``y<d>_<outcome>`` (online: with the episode's mentor), for the
+    :data:`EXPERIMENT_OUTCOMES`. Records ``{estimand_id, description, value, n}``; ``n`` the units averaged.
+    """
+    ue = unit_effects
+    if "assigned" not in ue.columns:
+        return []
+    r = ue[ue["assigned"].notna()]
+    kind = r["complier_type"].to_numpy()
+    d1 = (kind != "never_taker").astype(int)
+    d0 = (kind == "always_taker").astype(int)
+    complier = kind == "complier"
+    labels = {**_LABELS, "df": _DF_LABEL}
+    out = []
+    for y in EXPERIMENT_OUTCOMES:
+        pot = np.column_stack([r[f"y0_{y}"].to_numpy(float), r[f"y1_{y}"].to_numpy(float)])
+        rows = np.arange(len(r))
+        itt = pd.Series(pot[rows, d1] - pot[rows, d0]).dropna()
+        cace = pd.Series(pot[complier, 1] - pot[complier, 0]).dropna()
+        defined = " with the outcome defined" if y in _DEFINED_FOR_SOME else ""
+        out.append({"estimand_id": f"itt_{y}",
+                    "description": f"ITT of assignment to online vs classroom credit recovery on {labels[y]}, over "
+                                   f"the randomized students of the experiment{defined} (mean of "
+                                   "Y(D(1)) - Y(D(0)); 0 for always- and never-takers)",
+                    "value": float(itt.mean()) if len(itt) else float("nan"), "n": int(len(itt))})
+        out.append({"estimand_id": f"cace_{y}",
+                    "description": f"Complier average causal effect of online vs classroom credit recovery on "
+                                   f"{labels[y]}, over the experiment's compliers{defined} (mean of Y(1) - Y(0))",
+                    "value": float(cace.mean()) if len(cace) else float("nan"), "n": int(len(cace))})
+    return out
 
 
 def planted_types(online_rec: pd.DataFrame, ev_stats: pd.DataFrame) -> pd.DataFrame:

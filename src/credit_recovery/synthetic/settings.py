@@ -26,6 +26,9 @@ SCALES: dict[str, dict[str, float]] = {
     "medium": {"n_schools": 10, "cohort_size": 50, "events_per_session": 8},
     "default": {"n_schools": 10, "cohort_size": 150, "events_per_session": 12},
     "paper": {"n_schools": 18, "cohort_size": 300, "events_per_session": 14},
+    # the randomized experiment (simulation.experiment): large grade-9 cohorts, few events per session
+    "experiment_small": {"n_schools": 6, "cohort_size": 200, "events_per_session": 6},
+    "experiment": {"n_schools": 17, "cohort_size": 365, "events_per_session": 6},
 }
 
 #: Default simulation settings: the ``simulation`` section's defaults in the config schema.

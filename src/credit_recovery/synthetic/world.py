@@ -24,8 +24,10 @@ __all__ = ["World", "KNOB_STREAMS"]
 
 #: Stream numbers of the scenario knobs' own random generators (:meth:`World.knob_rng`), and of the
 #: high-school years before the first simulated year (``history``, :mod:`~credit_recovery.synthetic.longrun`):
-#: drawn after everything else, it leaves the main stream untouched; and of the online courses' program models.
-KNOB_STREAMS = {"attrition": 1, "school_shocks": 2, "mentor_selection": 3, "history": 4, "program_model": 5}
+#: drawn after everything else, it leaves the main stream untouched; of the online courses' program models; and of
+#: the randomized experiment's assignments and compliance types (:mod:`~credit_recovery.synthetic.experiment`).
+KNOB_STREAMS = {"attrition": 1, "school_shocks": 2, "mentor_selection": 3, "history": 4, "program_model": 5,
+                "experiment": 6}
 
 
 class World:
@@ -58,6 +60,10 @@ class World:
       student-year, filled year by year);
     * ``episodes``: one row per recovery episode with its draws and potential
       outcome ingredients.
+
+    ``experiment_years`` (the recovery years randomized; empty unless ``simulation.experiment`` is on) and
+    ``randomized`` (the student rows assigned so far) belong to the randomized experiment
+    (:mod:`~credit_recovery.synthetic.experiment`).
     """
 
     school_ids: np.ndarray
@@ -92,6 +98,8 @@ class World:
         n_schools = settings.get("n_schools")
         self.n_schools = int(self.scale["n_schools"] if n_schools is None else n_schools)
         self.knob_rngs: dict[int, np.random.Generator] = {}
+        self.experiment_years: list[int] = []
+        self.randomized: set[int] = set()
 
     def knob_rng(self, knob: int) -> np.random.Generator:
         """A random generator of its own for scenario knob number ``knob`` (see :data:`KNOB_STREAMS`).
