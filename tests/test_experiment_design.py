@@ -87,7 +87,38 @@ def test_randomization_check_passes_a_fair_draw_and_flags_a_broken_one():
     a, cohort, _ = _world(n=2000, seed=2, imbalance=2.0)
     units, _ = randomized_units(a, cohort)
     bal, joint = randomization_check(units, ["math_pre", "gpa_pre"])
-    assert joint["p_value"].iloc[0] < 1e-6 and bal.loc["math_pre", "smd"] > 0.5
+    assert joint["p_value"].iloc[0] == pytest.approx(1 / 1000) and joint["p_value_f"].iloc[0] < 1e-6
+    assert bal.loc["math_pre", "smd"] > 0.5
+
+
+def test_the_joint_statistic_is_the_classical_f_test_with_block_dummies():
+    import statsmodels.formula.api as smf
+
+    a, cohort, _ = _world(n=400, seed=4)
+    units, _ = randomized_units(a, cohort)
+    _, joint = randomization_check(units, ["math_pre", "gpa_pre"], draws=9)
+    fit = smf.ols("assigned ~ math_pre + gpa_pre + C(block)", data=units).fit()
+    ref = fit.f_test("math_pre = 0, gpa_pre = 0")
+    assert joint["statistic"].iloc[0] == pytest.approx(float(ref.fvalue), rel=1e-9)
+    assert joint["p_value_f"].iloc[0] == pytest.approx(float(ref.pvalue), rel=1e-7)
+
+
+def test_the_permutation_p_value_of_fair_lotteries_is_uniform():
+    """Over 200 fair lotteries (same units, assignment re-drawn within blocks) the share with p < 0.05 is
+    near 5% and with p < 0.5 near 50%: the test is exact, whatever the covariates look like (a skewed one
+    and a rare category here)."""
+    rng = np.random.default_rng(5)
+    a, cohort, _ = _world(n=160, seed=5)
+    cohort["rare"] = np.where(rng.random(len(cohort)) < 0.03, "x", "y")
+    cohort["skewed"] = rng.exponential(size=len(cohort)) ** 3
+    units, _ = randomized_units(a, cohort)
+    ps = []
+    for i in range(200):
+        z = units.groupby("block")["assigned"].transform(lambda s: rng.permutation(s.to_numpy()))
+        ps.append(randomization_check(units.assign(assigned=z), ["math_pre", "rare", "skewed"], draws=99,
+                                      seed=i)[1]["p_value"].iloc[0])
+    ps = np.array(ps)
+    assert 0.01 <= (ps < 0.05).mean() <= 0.11 and 0.38 <= (ps < 0.5).mean() <= 0.62
 
 
 def test_attrition_is_reported_by_assigned_arm():

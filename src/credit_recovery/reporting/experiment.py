@@ -98,6 +98,10 @@ def experiment_brief_html(public: Mapping[str, pd.DataFrame], *, n_blocks: int, 
                      "to treat) is what a district gets by offering the option; the effect on compliers (students "
                      f"who take whichever course they are assigned, about {100 * f['compliance_difference']:.0f}% "
                      "here) is the effect of actually taking the course online.</p>")
+        if not f["first_stage_f"] >= 10:
+            parts.append(f"<p><strong>Caution:</strong> the lottery changed little in who took the course online "
+                         f"(first-stage F = {f['first_stage_f']:.1f}, below 10): the complier effects below are "
+                         "imprecise and can be far off; rely on the effects of being assigned.</p>")
     if sum(excluded.values()):
         parts.append(f"<p>{sum(excluded.values())} assigned students had no recovery record to analyse "
                      f"({excluded.get('online', 0)} assigned online, {excluded.get('classroom', 0)} classroom).</p>")

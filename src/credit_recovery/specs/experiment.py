@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from scipy import stats
 
 from credit_recovery.data.experiment import randomized_units
 from credit_recovery.data.imputation import impute_missing
@@ -43,7 +43,7 @@ EXPERIMENT_SAMPLE = "randomized"
 COMPLIANCE_COLUMNS = ["outcome", "n", "n_assigned_online", "n_assigned_classroom", "take_up_assigned_online",
                       "take_up_assigned_classroom", "compliance_difference", "first_stage_estimate",
                       "first_stage_std_error", "first_stage_f", "first_stage_df"]
-JOINT_TEST_COLUMNS = ["test", "n", "n_covariates", "statistic", "df_num", "df_den", "p_value", "cov_type"]
+JOINT_TEST_COLUMNS = ["test", "n", "n_covariates", "statistic", "df_num", "df_den", "p_value", "p_value_f", "draws"]
 _ITT = "ITT: effect of being assigned to online recovery (all randomized students)"
 _CACE = "CACE: effect of taking online recovery on compliers (who take the arm they are assigned)"
 
@@ -97,28 +97,56 @@ def compliance_table(units: pd.DataFrame) -> pd.DataFrame:
                      fill_value=0).rename_axis(index="arm", columns=None).reset_index()
 
 
-def randomization_check(units: pd.DataFrame, covariates: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _within(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``values`` (n x k) minus their block means."""
+    out = np.array(values, dtype=float)
+    for j in range(out.shape[1]):
+        means = np.bincount(codes, weights=out[:, j]) / np.bincount(codes)
+        out[:, j] -= means[codes]
+    return out
+
+
+def _joint_f(z: np.ndarray, q: np.ndarray, dof: int) -> float:
+    """F of the within-block regression of ``z`` on the orthonormal covariate basis ``q``."""
+    fitted = q @ (q.T @ z)
+    ssr = float(z @ z - fitted @ fitted)
+    return float(fitted @ fitted) / q.shape[1] / (ssr / dof) if ssr > 0 else np.inf
+
+
+def randomization_check(units: pd.DataFrame, covariates: Sequence[str], *, draws: int = 999,
+                        seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Balance of the baseline covariates by assigned arm (SMD with the online arm's SD, as
-    :func:`credit_recovery.design.balance.balance_table`), and the joint test: least squares of the
-    assignment on the covariates (missing values mean-imputed with indicators) and block dummies, HC2
-    covariance, Wald F that every covariate's coefficient is 0 (a small p-value says the arms differ more
-    than chance would make them)."""
+    :func:`credit_recovery.design.balance.balance_table`), and the joint test that the covariates do not
+    predict the assignment within blocks: the F statistic of least squares of the assignment on the
+    covariates (missing values mean-imputed with indicators) and block dummies, its p-value by
+    randomization inference (the assignment re-drawn ``draws`` times by permutation within blocks, the
+    lottery's own distribution, exact whatever the covariates' distribution), and the classical F p-value
+    beside it. A small p-value says the arms differ more than a fair lottery would make them."""
     covs = [c for c in covariates if c in units.columns]
     filled, names = impute_missing(units, covs)
     bal = balance_table(filled, "assigned", names)
-    X = design_matrix(filled, names).reset_index(drop=True)
-    X = X.loc[:, X.std(ddof=0) > 0]  # e.g. an indicator of missing values that no unit has
-    blocks = pd.get_dummies(filled["block"].reset_index(drop=True), prefix="block", dtype=float)
-    full = pd.concat([X, blocks], axis=1)
-    fit = sm.OLS(filled["assigned"].to_numpy(float), full.to_numpy(float)).fit(cov_type="HC2")
-    idx = np.arange(X.shape[1])
-    R = np.zeros((len(idx), full.shape[1]))
-    R[idx, idx] = 1.0
-    w = fit.wald_test(R, use_f=True, scalar=True)
-    joint = pd.DataFrame([{"test": "assignment ~ covariates + blocks, joint Wald F", "n": int(fit.nobs),
-                           "n_covariates": len(idx), "statistic": float(w.statistic), "df_num": float(w.df_num),
-                           "df_den": float(w.df_denom), "p_value": float(w.pvalue), "cov_type": "HC2"}],
-                         columns=JOINT_TEST_COLUMNS)
+    codes = pd.factorize(filled["block"], sort=True)[0]
+    X = _within(design_matrix(filled, names).to_numpy(float), codes)
+    q, r = np.linalg.qr(X)
+    q = q[:, np.abs(np.diag(r)) > 1e-9 * max(1.0, np.abs(np.diag(r)).max())]  # drop collinear covariates
+    z = filled["assigned"].to_numpy(float)
+    k, n_blocks = q.shape[1], int(codes.max()) + 1
+    dof = len(z) - k - n_blocks
+    f_obs = _joint_f(_within(z[:, None], codes)[:, 0], q, dof)
+    rng = np.random.default_rng(seed)
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(n_blocks))
+    ends = np.append(starts[1:], len(z))
+    exceed = 0
+    for _ in range(draws):
+        zp = z.copy()
+        for a, b in zip(starts, ends):
+            zp[order[a:b]] = rng.permutation(z[order[a:b]])
+        exceed += _joint_f(_within(zp[:, None], codes)[:, 0], q, dof) >= f_obs - 1e-12
+    joint = pd.DataFrame([{"test": "assignment ~ covariates + blocks, F by permutation within blocks", "n": len(z),
+                           "n_covariates": k, "statistic": f_obs, "df_num": float(k), "df_den": float(dof),
+                           "p_value": (exceed + 1) / (draws + 1), "p_value_f": float(stats.f.sf(f_obs, k, dof)),
+                           "draws": draws}], columns=JOINT_TEST_COLUMNS)
     return bal, joint
 
 
