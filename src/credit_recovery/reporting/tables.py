@@ -5,6 +5,8 @@
   (a companion table: the tidy schema is not widened).
 * :func:`regression_table` - one column per specification, rows by outcome
   (estimate, (SE), N); :func:`table_markdown` and :func:`table_latex` render it.
+* :func:`etable` - the appendix's regression tables; :func:`subgroup_table`, :func:`sensitivity_groups` -
+  the appendix's subgroup table and its sensitivity tables (one per design).
 
 The figures drawn from the same rows (forest plot, event study) are in
 :mod:`credit_recovery.reporting.figures`.
