@@ -19,8 +19,11 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[test]'
 	touch $(STAMP)
 
+# After a killed run: a stale lock is cleared (only if no Snakemake process works here) and incomplete
+# outputs are redone, so `make run` resumes without manual steps.
 run: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) $(ARGS)
+	workflow/tools/clear_stale_lock.sh $(BIN)/snakemake --cores $(CORES) $(ARGS)
+	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)

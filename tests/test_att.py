@@ -37,6 +37,8 @@ def test_lalonde_matches_r(lalonde, att_ref, spec, adjust):
     assert row["std_error"].iloc[0] == pytest.approx(float(r.std_error), rel=1e-4)
     assert row["n"].iloc[0] == int(r.n)
     assert row["estimand"].iloc[0] == "ATT"
+    # lm(re78 ~ treat, weights)'s df.residual without covariates; the g-computation ATT is no single coefficient
+    assert (row["residual_df"].isna().iloc[0] if adjust else row["residual_df"].iloc[0] == int(r.n) - 2)
     if not replace:
         assert row["n_clusters"].iloc[0] == int(r.n_clusters)
         assert row["cov_type"].iloc[0].startswith("cluster(subclass), CR1")

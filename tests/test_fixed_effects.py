@@ -326,6 +326,19 @@ def test_to_rows_follow_tidy_schema():
     assert "ci_low" in res.tidy().columns and "x" in res.summary()
 
 
+@pytest.mark.parametrize("cov_type", ["unadjusted", "clustered", "wild"])
+def test_rows_carry_the_residual_degrees_of_freedom_of_the_dummy_regression(cov_type):
+    """``residual_df`` is statsmodels' ``df_resid`` of the same WLS with the fixed effects as dummies, whatever the
+    covariance (the robustness values need it; clustered inference has G - 1 df instead)."""
+    df = _panel()
+    res = fit_fixed_effects(df, "y ~ x + z | unit + year", weights="w", cluster="school", cov_type=cov_type,
+                            bootstrap_reps=99)
+    X = np.column_stack([df[["x", "z"]].to_numpy(), _dummies(df, ["unit", "year"])])
+    lsdv = sm.WLS(df["y"], X, weights=df["w"]).fit()
+    assert res.residual_df == lsdv.df_resid == len(df) - 2 - 40 - 4
+    assert res.to_rows("x").at[0, "residual_df"] == lsdv.df_resid
+
+
 # ---------------------------------------------------------------- wild bootstrap
 def _brute_force_wild_t(df, j, V, factor, b0=0.0, weights=None):
     """Restricted (null-imposed) wild cluster bootstrap by explicit LSDV refits."""

@@ -161,7 +161,9 @@ def test_every_number_in_the_brief_equals_its_result_file(run, repo):
         elif source == "match_summary":
             value = float(pd.read_csv(r / "matching/match_summary.csv").set_index("index").loc[key, field])
         elif source == "sensitivity":
-            value = float(pd.read_csv(r / "models/sensitivity.csv").set_index("outcome").loc[key[0], field])
+            from credit_recovery.specs.sensitivity import SENSITIVITY_KEY
+            sens = pd.read_csv(r / "models/sensitivity.csv", keep_default_na=False, na_values=[""])
+            value = float(sens.set_index(list(SENSITIVITY_KEY)).loc[tuple(key), field])
         elif source == "subgroups":
             from credit_recovery.reporting.subgroups import subgroup_counts
             value = float(subgroup_counts(pd.read_csv(r / "public/subgroups.csv"), key[0])[field])

@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -156,3 +157,34 @@ def test_every_estimate_with_an_estimand_gets_its_truth(run1):
     val = pd.read_csv(r / "truth_comparison/truth_vs_estimates.csv")
     assert len(val) == len(with_id)
     assert val["n_truth"].gt(0).all() and val["truth"].notna().all()
+
+
+def test_every_designed_whole_sample_estimate_has_a_sensitivity_row(run1):
+    """results/models/sensitivity.csv has one row per designed estimate of the whole sample (the registry's designed
+    samples without the g-computation variant, truth.montecarlo.designed_mask; no placebo outcome, no subgroup; of
+    the event studies the recovery year), with the reported numbers, robustness values exactly where the fit has
+    residual degrees of freedom and Rosenbaum bounds exactly on the matched samples."""
+    from credit_recovery.specs.panel import event_time_of
+    from credit_recovery.truth.montecarlo import designed_mask
+
+    r = run1 / "results"
+    est = pd.read_csv(r / "models/estimates.csv", keep_default_na=False, na_values=[""])
+    sens = pd.read_csv(r / "models/sensitivity.csv", keep_default_na=False, na_values=[""])
+    est[["subgroup", "estimand_id"]] = est[["subgroup", "estimand_id"]].fillna("")
+    keep = designed_mask(est) & (est["subgroup"] == "") & ~est["estimand_id"].str.startswith("placebo_")
+    event = est["sample"].isin(["panel_es", "panel_cs"])
+    at_zero = [not e or event_time_of(t) == 0 for e, t in zip(event, est["treatment"])]
+    want = est[keep & np.asarray(at_zero, dtype=bool)].set_index(["outcome", "sample", "treatment"])
+    assert {"matched", "matched_fe", "matched_rw", "panel", "panel_es", "panel_cs", "online"} <= \
+        set(want.index.get_level_values("sample"))
+    got = sens.set_index(["outcome", "sample", "treatment"])
+    assert not got.index.duplicated().any() and sorted(got.index) == sorted(want.index)
+    got = got.loc[want.index]
+    assert (got["estimator"] == want["estimator"]).all()
+    assert ((got[["estimate", "ci_low", "ci_high"]] - want[["estimate", "ci_low", "ci_high"]]).abs() < 1e-9).all().all()
+    fe = want.index.get_level_values("sample") == "matched_fe"
+    assert (got["rv"].notna() == (want["residual_df"].notna() | fe)).all()
+    assert (got.loc[fe, "dof"] == want.loc[fe, "residual_df"]).all()  # the unadjusted refit is the reported fit
+    matched = want.index.get_level_values("sample").isin(["matched", "matched_fe", "matched_rw"])
+    assert (got["rosenbaum_gamma"].notna() == matched).all()
+    assert got["e_value"].notna().mean() > 0.9 and (got["e_value"].dropna() >= 1).all()

@@ -110,3 +110,27 @@ def test_subgroup_table_pivots_outcomes_and_marks_familywise_significance():
     assert list(out["Subgroup"]) == ["English learners", "Not English learners"]
     assert out.iloc[0, 1] == "-0.200 [-0.300, -0.100]*" and out.iloc[0, 2] == "-0.300 [-0.500, -0.100]"
     assert list(out["Online"]) == [50, 500] and list(out["Classroom"]) == [60, 400]
+
+
+def test_sensitivity_groups_give_one_narrow_table_per_design():
+    from credit_recovery.reporting.tables import sensitivity_groups
+
+    t = pd.DataFrame({
+        "outcome": ["math", "math", "reading", "math"],
+        "sample": ["matched", "matched_fe", "matched_fe", "online"],
+        "treatment": ["online", "online", "online", "supportive"],
+        "estimator": ["nearest-neighbour matching, bias-corrected", "matched WLS, covariates, school-by-year FE",
+                      "matched WLS, covariates, school-by-year FE",
+                      "mentor instructionally supportive vs not, school FE"],
+        "estimate": [-0.2, -0.19, -0.08, 0.05], "t_design": [-8.0, -7.0, -4.0, 1.5],
+        "partial_r2": [np.nan, 0.03, 0.005, 0.002], "rv": [np.nan, 0.15, 0.07, 0.04],
+        "rv_alpha": [np.nan, 0.1, 0.05, 0.0], "e_value": [1.8, 1.75, 1.4, 1.3], "e_value_ci": [1.6, 1.6, 1.3, 1.0],
+        "rosenbaum_gamma": [1.4, 1.4, 1.07, np.nan], "n_pairs": [1574.0, 1574.0, 1580.0, np.nan],
+        "scale_group": ["matched classroom", "matched classroom", "matched classroom", "online, not supportive"]})
+    groups = sensitivity_groups(t)
+    assert [(name, group, len(tab)) for name, group, tab in groups] == [
+        ("Matched, bias-corrected", "matched classroom", 1), ("Matched, school-year FE", "matched classroom", 2),
+        ("Supportive mentor", "online, not supportive", 1)]
+    assert "RV" not in groups[0][2] and "Rosenbaum Γ" in groups[0][2]          # no regression: no RV
+    assert "Rosenbaum Γ" not in groups[2][2] and "RV at 5%" in groups[2][2]   # no matched sets: no Gamma
+    assert groups[1][2]["matched sets"].tolist() == [1574, 1580] and groups[1][2]["outcome"][0] == "Math score (SD)"

@@ -13,8 +13,35 @@ PACKAGE_STAMP = (
     + ".txt"
 )
 
-# The synthetic extract's tables (diplomas is optional in the contract; the synthetic district always has it).
-TABLE_NAMES = ["students", "student_years", "mentors", "course_records", "platform_events", "diplomas"]
+def synthetic_experiment():
+    """Whether the synthetic district plants a randomized experiment (simulation.experiment.enabled)."""
+    return bool((config["simulation"].get("experiment") or {}).get("enabled", False))
+
+
+# The synthetic extract's tables (diplomas is optional in the contract; the synthetic district always has it;
+# assignments when it plants an experiment).
+TABLE_NAMES = ["students", "student_years", "mentors", "course_records", "platform_events", "diplomas"] + (
+    ["assignments"] if config["data"]["source"] == "synthetic" and synthetic_experiment() else []
+)
+
+
+def has_assignments():
+    """Whether the extract has the optional assignments table (synthetic: the experiment mode is on)."""
+    if config["data"]["source"] == "synthetic":
+        return synthetic_experiment()
+    folder = Path(config["data"]["source"])
+    return folder.is_dir() and any(p.name.split(".")[0] == "assignments" for p in folder.iterdir())
+
+
+def study_design():
+    """observational or randomized (data.design; auto follows the assignments table)."""
+    from credit_recovery.data.experiment import resolve_design
+
+    return resolve_design(config["data"]["design"], has_assignments())
+
+
+def is_randomized():
+    return study_design() == "randomized"
 
 
 def validity_matrix_files(wildcards=None):
@@ -73,11 +100,25 @@ ON_DEMAND_RULES = ["monte_carlo", "monte_carlo_replicate", "spec_curve", "spec_c
 REPORT_RULES = ["public_estimates", "brief", "appendix"]
 
 
+# The randomized design's rules, and the only rules whose public files a randomized study publishes.
+EXPERIMENT_RULES = ["experiment", "experiment_report", "experiment_truth"]
+RANDOMIZED_PUBLIC_RULES = ["cohort", "experiment_report"]
+
+
+def design_skips(rule_name):
+    """Whether the study's design leaves a rule's public files out (a randomized study publishes the
+    experiment's; an observational one everything else)."""
+    if is_randomized():
+        return rule_name not in RANDOMIZED_PUBLIC_RULES
+    return rule_name in EXPERIMENT_RULES
+
+
 def public_file_rules(wildcards=None):
-    """{path: rule} for every fixed file under results/public/ that a (non on-demand) rule writes."""
+    """{path: rule} for every fixed file under results/public/ that a (non on-demand) rule of the study's
+    design writes."""
     out = {}
     for r in workflow.rules:
-        if r.name in ON_DEMAND_RULES or r.name in ("privacy_scan", "manifest"):
+        if r.name in ON_DEMAND_RULES or r.name in ("privacy_scan", "manifest") or design_skips(r.name):
             continue
         for f in r.output:
             path = str(f)
@@ -130,7 +171,20 @@ def truth_comparison_inputs(wildcards):
     return ["results/truth_comparison/truth_vs_estimates.csv"] if is_synthetic() else []
 
 
+def design_results(wildcards=None):
+    """The design's main result files (inputs of the manifest)."""
+    if is_randomized():
+        return ["results/cohort/cohort.parquet", "results/experiment/estimates.csv"]
+    return ["results/cohort/cohort.parquet", "results/matching/balance.csv", "results/models/estimates.csv"]
+
+
 def final_outputs():
+    if is_randomized():
+        out = ["results/data", "results/cohort/cohort.parquet", "results/experiment/estimates.csv",
+               "results/public/experiment/brief.html", "results/manifest.json"]
+        if is_synthetic():
+            out.append("results/experiment/truth_check.csv")
+        return out
     out = [
         "results/data",
         "results/cohort/cohort.parquet",

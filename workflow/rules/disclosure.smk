@@ -25,11 +25,7 @@ rule manifest:
         privacy="results/disclosure/privacy_scan.csv",
         source=source_files,
         data="results/data",
-        results=[
-            "results/cohort/cohort.parquet",
-            "results/matching/balance.csv",
-            "results/models/estimates.csv",
-        ],
+        results=design_results,
         truth=truth_inputs,
         validity=validity_matrix_files,
         public=public_files,

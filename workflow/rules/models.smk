@@ -111,6 +111,9 @@ rule sensitivity:
         scores="results/matching/propensity.parquet",
         pairs="results/matching/pairs.parquet",
         estimates="results/models/estimates.csv",
+        # the mentor contrasts' comparison groups (online takers, their courses' tests), for the E-values
+        cohort="results/cohort/cohort.parquet",
+        data="results/data",
         code=PACKAGE_STAMP,
     output:
         table="results/models/sensitivity.csv",
@@ -119,6 +122,7 @@ rule sensitivity:
         matching=config["matching"],
         models=config["models"],
         sensitivity=config.get("sensitivity", {}),
+        pass_mark=config["engagement"]["pass_mark"],
     conda:
         "../../environment.yml"
     log:

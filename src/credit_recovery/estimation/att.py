@@ -160,6 +160,7 @@ def estimate_att(
         outcome=outcome, treatment=treatment, estimand="ATT", estimator=estimator, sample=sample,
         estimate=float(g @ beta), std_error=float(np.sqrt(g @ V @ g)), n=n, estimand_id=estimand_id,
         cov_type=label, n_clusters=G, df=None if covariates else float(n - k), level=level,
+        residual_df=None if covariates else float(n - k),  # g-computation: a combination of coefficients
     )
     return estimates_frame([row])
 

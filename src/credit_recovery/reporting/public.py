@@ -20,7 +20,7 @@ def public_estimates(estimates: pd.DataFrame, min_cell_size: int = 10) -> pd.Dat
     """
     out = estimates[list(ESTIMATE_COLUMNS)].copy()
     small = out["n"].astype(float) < min_cell_size
-    for c in ("estimate", "std_error", "ci_low", "ci_high", "p_value"):
+    for c in ("estimate", "std_error", "ci_low", "ci_high", "p_value", "residual_df"):  # residual df: about n
         out[c] = out[c].astype(float).where(~small)
     out["n"] = out["n"].astype("Int64").where(~small)
     out["suppressed"] = small.to_numpy()

@@ -5,6 +5,8 @@
   (a companion table: the tidy schema is not widened).
 * :func:`regression_table` - one column per specification, rows by outcome
   (estimate, (SE), N); :func:`table_markdown` and :func:`table_latex` render it.
+* :func:`etable` - the appendix's regression tables; :func:`subgroup_table`, :func:`sensitivity_groups` -
+  the appendix's subgroup table and its sensitivity tables (one per design).
 
 The figures drawn from the same rows (forest plot, event study) are in
 :mod:`credit_recovery.reporting.figures`.
@@ -22,7 +24,7 @@ from credit_recovery.estimation.multiple_testing import holm_adjust
 
 __all__ = ["SPECIFICATIONS", "SCORE_OUTCOMES", "OUTCOME_LABELS", "SUBGROUP_WORDS", "effect_size_table",
            "regression_table", "table_markdown", "table_latex", "public_effect_sizes", "spec_label", "subgroup_table",
-           "etable"]
+           "etable", "sensitivity_groups"]
 
 #: Columns of the regression table: label -> (treatment, estimator, sample).
 SPECIFICATIONS: dict[str, tuple[str, str, str]] = {
@@ -308,4 +310,34 @@ def etable(estimates: pd.DataFrame, max_columns: int = 4, digits: int = 3,
         keep = [i < len(outcomes) and any(table.iloc[i]) or i >= len(outcomes) for i in range(len(index))]
         table.insert(0, "", [words.get(i, label(i)) for i in index])
         out.append(table[keep].reset_index(drop=True))
+    return out
+
+
+#: Columns of the appendix's sensitivity tables (:func:`sensitivity_groups`) and their headers.
+SENSITIVITY_HEADERS = {"outcome": "outcome", "estimate": "estimate", "t_design": "t (design)",
+                       "partial_r2": "partial R²", "rv": "RV", "rv_alpha": "RV at 5%", "e_value": "E-value",
+                       "e_value_ci": "E-value, interval", "rosenbaum_gamma": "Rosenbaum Γ", "n_pairs": "matched sets"}
+
+
+def sensitivity_groups(table: pd.DataFrame, outcome_label=None) -> list[tuple[str, str, pd.DataFrame]]:
+    """The sensitivity table (:mod:`credit_recovery.specs.sensitivity`) as one small table per design.
+
+    Returns ``(design, comparison group, table)`` per specification (:func:`spec_label`, in the order of
+    ``table``): the :data:`SENSITIVITY_HEADERS` columns that have a value in that design (robustness values only
+    for least-squares designs, Rosenbaum bounds only for the matched ones), one row per outcome.
+    """
+    label = outcome_label or (lambda o: OUTCOME_LABELS.get(o, o))
+    t = table.reset_index(drop=True)
+    names = [_spec_name(r) for _, r in t.iterrows()]
+    out = []
+    for name in dict.fromkeys(names):
+        rows = t[[n == name for n in names]]
+        cols = [c for c in SENSITIVITY_HEADERS if c in ("outcome", "estimate") or
+                (c in rows and pd.to_numeric(rows[c], errors="coerce").notna().any())]
+        body = rows[cols].assign(outcome=[label(o) for o in rows["outcome"]])
+        if "n_pairs" in body:
+            body["n_pairs"] = pd.to_numeric(body["n_pairs"]).round().astype("Int64")
+        body = body.rename(columns=SENSITIVITY_HEADERS)
+        group = str(rows["scale_group"].iloc[0]) if "scale_group" in rows else ""
+        out.append((name, group, body.reset_index(drop=True)))
     return out

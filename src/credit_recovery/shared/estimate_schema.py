@@ -30,20 +30,24 @@ ESTIMATE_COLUMNS: tuple[str, ...] = (
     "p_value",
     "n",
     "n_clusters",
+    "residual_df",
     "share_treated_dropped",
     "subgroup",
 )
 
-#: Columns a row may leave out (they are then missing): the share of the target population's treated units
+#: Columns a row may leave out (they are then missing): ``residual_df``, the residual degrees of freedom of the
+#: (weighted) least-squares fit whose coefficient the row reports (observations minus regressors and absorbed
+#: fixed effects; the robustness values of :mod:`credit_recovery.specs.sensitivity` need it), missing for other
+#: estimators; the share of the target population's treated units
 #: that the design dropped (matching: no control within the caliper or the exact stratum), for the estimates
 #: whose sample is a subset of the treated population they describe.
 #: ``subgroup``: the subgroup an estimate describes, ``<dimension>=<level>`` (:mod:`credit_recovery.data.subgroups`),
 #: empty for the whole sample.
-OPTIONAL_COLUMNS: tuple[str, ...] = ("share_treated_dropped", "subgroup")
+OPTIONAL_COLUMNS: tuple[str, ...] = ("residual_df", "share_treated_dropped", "subgroup")
 
 _TEXT = ("estimand_id", "outcome", "treatment", "estimand", "estimator", "sample", "fixed_effects", "cov_type",
          "subgroup")
-_FLOAT = ("estimate", "std_error", "ci_low", "ci_high", "p_value", "share_treated_dropped")
+_FLOAT = ("estimate", "std_error", "ci_low", "ci_high", "p_value", "residual_df", "share_treated_dropped")
 _INT = ("n", "n_clusters")
 
 
@@ -64,6 +68,7 @@ def estimate_row(
     df: float | None = None,
     level: float = 0.95,
     share_treated_dropped: float | None = None,
+    residual_df: float | None = None,
 ) -> dict[str, Any]:
     """Build one tidy estimate row with a Wald confidence interval and p-value.
 
@@ -78,6 +83,10 @@ def estimate_row(
         Share of the treated units of the population the estimate describes that the design dropped
         (e.g. matched ATT: treated units without a control in the caliper); missing where nothing is dropped
         by design.
+    residual_df : float, optional
+        Residual degrees of freedom of the least-squares fit behind a regression coefficient (observations
+        minus regressors and absorbed fixed effects, whatever the covariance estimator); missing for
+        estimators that are not a regression coefficient.
 
     Notes
     -----
@@ -109,6 +118,7 @@ def estimate_row(
         "p_value": p,
         "n": int(n),
         "n_clusters": None if n_clusters is None else int(n_clusters),
+        "residual_df": None if residual_df is None else float(residual_df),
         "share_treated_dropped": None if share_treated_dropped is None else float(share_treated_dropped),
         "subgroup": "",
     }

@@ -25,7 +25,7 @@ from credit_recovery.shared.config import defaults
 __all__ = ["OCR_ESTIMANDS", "DERIVED_FROM", "MENTOR_ESTIMANDS", "BOT_ESTIMANDS", "SAMPLE_COLUMNS", "units_frame",
            "stack_samples", "ASSUMPTIONS", "KNOBS", "BROKEN_BY", "EXACT_ATTRITION_COVARIATES", "SCORING_ASSUMPTIONS",
            "LONGRUN_TRUTH_HOLDS_LATER_RECOVERY", "OTHER_COURSES_EFFECT_LIMIT", "EstimandSpec",
-           "REGISTRY", "estimand_spec", "broken_knobs", "assumptions_hold", "truth_mask"]
+           "REGISTRY", "DESIGNED", "designed_mask", "estimand_spec", "broken_knobs", "assumptions_hold", "truth_mask"]
 
 #: Outcome -> estimand id of online vs classroom recovery (the longer-run outcomes last).
 OCR_ESTIMANDS = {o: f"ocr_{o}" for o in ("math", "reading", "credits", "gpa", "credit_recovered", "cum_credits_2y",
@@ -236,7 +236,7 @@ class EstimandSpec:
         (everything but the naive comparison, reported for contrast; of the ``matched`` sample only
         the matching estimator with Abadie-Imbens standard errors: its g-computation variant keeps
         HC3 standard errors that treat the match weights as fixed, and is left out by
-        :func:`credit_recovery.truth.montecarlo.designed_mask`).
+        :func:`designed_mask`).
     """
 
     sample: str
@@ -305,6 +305,16 @@ REGISTRY: dict[str, EstimandSpec] = {s.sample: s for s in (
                   "school_year_shocks_absorbed", "no_differential_attrition"),
                  True),
 )}
+
+
+#: Samples of the designed estimators (everything but the naive comparison): the registry's ``designed`` entries.
+DESIGNED: tuple[str, ...] = tuple(s for s, spec in REGISTRY.items() if spec.designed)
+
+
+def designed_mask(rows: pd.DataFrame) -> pd.Series:
+    """Which rows (``sample``, ``estimator``) are designed estimators: a :data:`DESIGNED` sample, and not the
+    matched g-computation variant (its HC3 standard errors treat the match weights as fixed)."""
+    return rows["sample"].isin(DESIGNED) & ~rows["estimator"].str.contains("g-computation", regex=False)
 
 
 def estimand_spec(sample: str) -> EstimandSpec:

@@ -12,7 +12,7 @@ from credit_recovery.specs.coding import flag
 from credit_recovery.specs.estimands import MENTOR_ESTIMANDS, stack_samples, units_frame
 from credit_recovery.specs.options import fe_options, resolve_model_options
 
-__all__ = ["course_test_stats", "mentor_estimates", "within_school_att_weights"]
+__all__ = ["course_test_stats", "mentor_estimates", "online_takers", "within_school_att_weights"]
 
 
 def course_test_stats(events: pd.DataFrame, pass_mark: float = 60.0) -> pd.DataFrame:
@@ -51,7 +51,9 @@ def course_test_stats(events: pd.DataFrame, pass_mark: float = 60.0) -> pd.DataF
     return out
 
 
-def _online_units(cohort: pd.DataFrame, test_stats: pd.DataFrame | None) -> pd.DataFrame:
+def online_takers(cohort: pd.DataFrame, test_stats: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The cohort's online takers with 0/1 ``supportive`` and ``certified`` (missing where the mentor is unknown)
+    and, given :func:`course_test_stats`, their course's test statistics: the units of :func:`mentor_estimates`."""
     on = cohort[cohort["online"].astype(int) == 1].copy()
     on["supportive"] = flag(on["mentor_supportive"])
     on["certified"] = flag(on["mentor_certified"])
@@ -113,7 +115,7 @@ def mentor_estimates(cohort: pd.DataFrame, outcomes: Sequence[str], test_stats: 
     than two schools is not estimated (no row).
     """
     opt = resolve_model_options(options)
-    on = _online_units(cohort, test_stats)
+    on = online_takers(cohort, test_stats)
     rows, samples = [], []
     for treat, label in (("supportive", "instructionally supportive vs not"),
                          ("certified", "certified in the subject vs not")):

@@ -28,7 +28,7 @@ import pandas as pd
 from credit_recovery.data.cohort import build_cohort
 from credit_recovery.specs.drivers import (match_cohort, numeric_covariates, run_mentor_models, run_models,
                                            run_panel_models)
-from credit_recovery.specs.estimands import REGISTRY, assumptions_hold
+from credit_recovery.specs.estimands import DESIGNED, assumptions_hold, designed_mask
 from credit_recovery.specs.options import resolve_model_options
 from credit_recovery.synthetic.generator import simulate_district
 from credit_recovery.synthetic.settings import SESSION_KEYS
@@ -38,15 +38,8 @@ from credit_recovery.truth.jobs import replicate_jobs
 __all__ = ["run_replicate", "run_replicates", "summarize_replicates", "validity_matrix", "scenario_settings",
            "draw_effects", "merge_overlay", "replicate_jobs", "DESIGNED", "VALIDITY_COLUMNS", "designed_mask"]
 
-#: Samples of the designed estimators (everything but the naive comparison): the estimand registry's
-#: ``designed`` entries.
-DESIGNED: tuple[str, ...] = tuple(s for s, spec in REGISTRY.items() if spec.designed)
-
-
-def designed_mask(rows: pd.DataFrame) -> pd.Series:
-    """Which rows (``sample``, ``estimator``) are designed estimators: a :data:`DESIGNED` sample, and not the
-    matched g-computation variant (its HC3 standard errors treat the match weights as fixed)."""
-    return rows["sample"].isin(DESIGNED) & ~rows["estimator"].str.contains("g-computation", regex=False)
+# DESIGNED and designed_mask (the registry's designed estimators) live in credit_recovery.specs.estimands, where
+# the sensitivity rule (a lower layer) reads them too; they stay importable from here.
 
 #: Columns of the validity matrix (:func:`validity_matrix`).
 VALIDITY_COLUMNS = ["scenario", "scale", "estimand_id", "estimator", "sample", "assumptions_hold", "replicates",

@@ -81,6 +81,12 @@ class FixedEffectsResult:
         return self.params / self.std_errors
 
     @property
+    def residual_df(self) -> int:
+        """Residual degrees of freedom of the (weighted) least-squares fit, :math:`N - K_a` (observations used
+        minus the regressors and every degree of freedom the fixed effects absorb), whatever ``cov_type``."""
+        return int(self.nobs - self.k_absorbed)
+
+    @property
     def fixed_effects(self) -> str:
         return self.spec.fe_label
 
@@ -132,6 +138,7 @@ class FixedEffectsResult:
                 std_error=float(self.std_errors[t]), n=self.nobs, estimand_id=estimand_id,
                 fixed_effects=self.spec.fe_label, cov_type=self.cov_type,
                 n_clusters=self.n_clusters, df=df if math.isfinite(df) else None, level=self.level,
+                residual_df=self.residual_df,
             )
             row["p_value"] = float(self.pvalues[t])
             row["ci_low"] = float(self.ci.loc[t, "ci_low"])
