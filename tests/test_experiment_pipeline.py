@@ -102,3 +102,9 @@ def test_the_synthetic_experiment_runs_end_to_end_and_scores_against_its_truth(r
     assert first["first_stage_f"] > 100 and 0.7 < first["compliance_difference"] < 0.95
     assert (wd / "results/synthetic/assignments.parquet").exists()
     assert not (wd / "results/matching").exists()
+
+
+def test_an_observational_study_says_so_in_its_reports(tiny_run):
+    assert "Design: observational" in (tiny_run / "results/public/brief.html").read_text()
+    assert "Design: observational" in (tiny_run / "results/public/appendix.html").read_text()
+    assert not (tiny_run / "results/experiment").exists()

@@ -120,8 +120,18 @@ def experiment_brief_html(public: Mapping[str, pd.DataFrame], *, n_blocks: int, 
     cols = ["estimand_id", "estimate", "std_error", "ci_low", "ci_high", "p_value", "n", "cov_type"]
     parts += ["<h2>Estimates</h2>", _table_html(est[cols]), "<h2>Compliance</h2>", _table_html(public["compliance"]),
               "<h2>Attrition by assigned arm</h2>",
+              "<p>Percent of each arm without the outcome; WWC's highest differential attrition that still counts "
+              "as low at the overall rate, under its cautious and optimistic assumptions.</p>",
               _table_html(att[["outcome", "attrition_online", "attrition_classroom", "overall_attrition",
-                               "differential_attrition", "cautious", "optimistic"]], digits=1)]
+                               "differential_attrition", "cautious_max_differential", "cautious",
+                               "optimistic_max_differential", "optimistic"]], digits=1),
+              "<h2>Randomization check</h2>",
+              "<p>Baseline means by assigned arm and their standardized difference (online arm's SD); the joint "
+              "test's p-value is by re-drawing the lottery within blocks.</p>",
+              _table_html(public["balance"][["variable", "mean_treated", "mean_control", "smd"]].rename(
+                  columns={"mean_treated": "assigned online", "mean_control": "assigned classroom"})),
+              _table_html(public["joint_test"][["test", "n", "n_covariates", "statistic", "p_value", "p_value_f",
+                                                "draws"]])]
     style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.45}"
              ".tbl{border-collapse:collapse;font-size:0.9em}.tbl td,.tbl th{padding:2px 8px;text-align:right}")
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
