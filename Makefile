@@ -16,7 +16,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[test]'
+	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[test,slurm]'
 	touch $(STAMP)
 
 # After a killed run: a stale lock is cleared (only if no Snakemake process works here) and incomplete
