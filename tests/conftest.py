@@ -5,6 +5,8 @@
 - ``tiny_run``: the whole pipeline on the tiny synthetic district, made once per test session and shared
   (read-only: copy it before changing anything).
 - ``tiny_district``: the tiny synthetic district in memory (``simulate_district``), once per session.
+- ``quick_monte_carlo``: the Monte Carlo quick preset (``workflow/presets/monte_carlo_quick.yaml``) run locally
+  once per session: ``(config, folder)`` (read-only).
 """
 from __future__ import annotations
 
@@ -61,6 +63,27 @@ def tiny_run(tmp_path_factory) -> Path:
         _run_snakemake(wd, TINY)
         done.write_text("ok\n")
     return wd
+
+
+def _quick_monte_carlo_config() -> dict:
+    from credit_recovery.truth.montecarlo import merge_overlay
+
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    quick = yaml.safe_load((REPO / "workflow/presets/monte_carlo_quick.yaml").read_text())
+    return {**cfg, "monte_carlo": merge_overlay(cfg["monte_carlo"], quick["monte_carlo"]),
+            "models": {**cfg["models"], **quick["models"]}}
+
+
+@pytest.fixture(scope="session")
+def quick_monte_carlo(tmp_path_factory) -> tuple[dict, Path]:
+    """``(config, folder)``: the quick preset's ``monte_carlo`` target run locally (read-only)."""
+    cfg = _quick_monte_carlo_config()
+    wd = tmp_path_factory.getbasetemp() / "shared-quick-monte-carlo"
+    done = wd / ".complete"
+    if not done.exists():
+        _run_snakemake(wd, cfg, "monte_carlo")
+        done.write_text("ok\n")
+    return cfg, wd
 
 
 @pytest.fixture(scope="session")

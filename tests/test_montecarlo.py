@@ -126,15 +126,11 @@ def test_dry_run_shows_the_full_fan_out(tmp_path, run_snakemake, repo):
 
 
 @pytest.mark.slow
-def test_quick_preset_runs_every_scenario_end_to_end(tmp_path, run_snakemake, repo):
-    cfg = yaml.safe_load((repo / "config.yaml").read_text())
-    quick = yaml.safe_load((repo / "workflow/presets/monte_carlo_quick.yaml").read_text())
-    cfg = {**cfg, "monte_carlo": merge_overlay(cfg["monte_carlo"], quick["monte_carlo"]),
-           "models": {**cfg["models"], **quick["models"]}}
+def test_quick_preset_runs_every_scenario_end_to_end(tmp_path, run_snakemake, quick_monte_carlo):
+    cfg, run = quick_monte_carlo  # the quick preset's monte_carlo target, run once per session
     all_dry = run_snakemake(tmp_path, cfg, "-n")
     assert "monte_carlo_replicate" not in all_dry.stdout  # not part of rule all
-    run_snakemake(tmp_path, cfg, "monte_carlo")
-    out = tmp_path / "results/monte_carlo"
+    out = run / "results/monte_carlo"
     scenarios = list(cfg["monte_carlo"]["scenarios"])
     assert len(list((out / "replicates").glob("*/tiny/seeds_1000-1001.csv"))) == len(scenarios)
     vm = pd.read_csv(out / "validity_matrix.csv", keep_default_na=False)
