@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A single-node SLURM cluster on this machine, for tests/test_slurm.py (CI: .ci/run calls it).
 # Installs slurmctld, slurmd, slurm-client and munge (Debian packages), writes /etc/slurm/slurm.conf for
-# this node (its hostname, `nproc` CPUs, `free` memory, one partition `debug`; no accounting, no cgroups)
-# and starts munged, slurmctld and slurmd directly (no systemd). Idempotent: a second call with the
-# daemons up and the same config only checks `sinfo` and `srun`. Needs root.
+# this node (its hostname, reached at 127.0.0.1 so no DNS is needed; `nproc` CPUs, `free` memory; one
+# partition `debug`; no accounting, no cgroups) and starts munged, slurmctld and slurmd directly (no
+# systemd). Idempotent: a second call with the daemons up and the same config only checks `sinfo` and
+# `srun`; a changed config restarts slurmctld and slurmd. Needs root.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 CONF_DIR=/etc/slurm
@@ -50,7 +51,7 @@ new=$(mktemp)
 cat >"$new" <<EOF
 # Written by .ci/slurm_up.sh: a single-node cluster for CI.
 ClusterName=ci
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=slurm
 SlurmdUser=root
 AuthType=auth/munge
@@ -75,7 +76,7 @@ ReturnToService=2
 MinJobAge=600
 SlurmctldTimeout=30
 SlurmdTimeout=30
-NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 
