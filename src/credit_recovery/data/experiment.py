@@ -15,18 +15,13 @@ reports, since losing randomized units after assignment is attrition.
 """
 from __future__ import annotations
 
-from typing import Mapping
-
 import numpy as np
 import pandas as pd
 
-__all__ = ["DESIGNS", "EXPERIMENT_OUTCOMES", "resolve_design", "randomized_units", "unit_counts"]
+__all__ = ["DESIGNS", "resolve_design", "randomized_units"]
 
 #: Values of the config key ``design``.
 DESIGNS = ("auto", "observational", "randomized")
-#: Outcomes a randomized unit can have: the cohort's, and a D or F in the recovery course (``df``).
-EXPERIMENT_OUTCOMES = ("math", "reading", "credits", "gpa", "credit_recovered", "df", "cum_credits_2y", "on_track",
-                       "graduated")
 
 
 def resolve_design(design: str, has_assignments: bool) -> str:
@@ -83,11 +78,3 @@ def randomized_units(assignments: pd.DataFrame, cohort: pd.DataFrame,
     units = units.sort_values(["block", "student_id"], kind="stable").reset_index(drop=True)
     return units, excluded.sort_values(["block", "student_id"], kind="stable").reset_index(drop=True)
 
-
-def unit_counts(units: pd.DataFrame, excluded: pd.DataFrame) -> Mapping[str, int]:
-    """Assigned, analysed and excluded students by arm (for the reports)."""
-    out = {}
-    for arm, z in (("online", 1), ("classroom", 0)):
-        out[f"analysed_{arm}"] = int((units["assigned"] == z).sum())
-        out[f"excluded_{arm}"] = int((excluded["assigned_arm"] == arm).sum())
-    return out

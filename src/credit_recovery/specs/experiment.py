@@ -56,8 +56,7 @@ def _fits(units: pd.DataFrame, y: str, opt: Mapping[str, Any]):
     d = units[units[y].notna()]
     kw = {"blocks": "block", "covariates": list(opt["adjust_for"]), "cluster": opt["cluster"],
           "alpha": float(opt["alpha"])}
-    if d["assigned"].nunique() < 2 or d.groupby("block")["assigned"].nunique().min() < 2:
-        d = d[d.groupby("block")["assigned"].transform("nunique") == 2]  # blocks that lost an arm to attrition
+    d = d[d.groupby("block")["assigned"].transform("nunique") == 2]  # blocks that lost an arm to attrition
     return d, itt(d, y, "assigned", **kw), cace(d, y, "took_online", "assigned", **kw)
 
 
