@@ -1,6 +1,7 @@
 # Credit recovery study: wiring only. Stages live in workflow/rules/, statistics in credit_recovery.
 from snakemake.utils import validate
 
+from credit_recovery.data.state import match_within_districts
 from credit_recovery.data.timing import check_adjustment_timing
 
 
@@ -9,6 +10,7 @@ configfile: "config.yaml"
 
 validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
 check_adjustment_timing(config)  # only pre-treatment covariates in the designs (docs/cohort.md)
+match_within_districts(config)  # a state study matches within districts (docs/state.md)
 
 
 include: "workflow/rules/common.smk"
@@ -20,6 +22,7 @@ include: "workflow/rules/matching.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/experiment.smk"
 include: "workflow/rules/engagement.smk"
+include: "workflow/rules/state.smk"
 include: "workflow/rules/truth_comparison.smk"
 include: "workflow/rules/reports.smk"
 include: "workflow/rules/disclosure.smk"

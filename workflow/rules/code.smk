@@ -6,6 +6,8 @@ rule code_stamp:
         PACKAGE_STAMP,
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/code_stamp.tsv"
     log:
         "results/logs/code_stamp.log",
     script:

@@ -13,6 +13,20 @@ PACKAGE_STAMP = (
     + ".txt"
 )
 
+def state_sources():
+    """data.sources: district name -> extract folder or "synthetic" (empty: a single-district study)."""
+    return dict(config["data"].get("sources") or {})
+
+
+def is_state():
+    """Whether this is a state-wide study of several districts (docs/state.md)."""
+    return bool(state_sources())
+
+
+def districts():
+    return list(state_sources())
+
+
 def synthetic_experiment():
     """Whether the synthetic district plants a randomized experiment (simulation.experiment.enabled)."""
     return bool((config["simulation"].get("experiment") or {}).get("enabled", False))
@@ -21,12 +35,15 @@ def synthetic_experiment():
 # The synthetic extract's tables (diplomas is optional in the contract; the synthetic district always has it;
 # assignments when it plants an experiment).
 TABLE_NAMES = ["students", "student_years", "mentors", "course_records", "platform_events", "diplomas"] + (
-    ["assignments"] if config["data"]["source"] == "synthetic" and synthetic_experiment() else []
+    ["assignments"] if config["data"]["source"] == "synthetic" and synthetic_experiment() and not is_state() else []
 )
 
 
 def has_assignments():
-    """Whether the extract has the optional assignments table (synthetic: the experiment mode is on)."""
+    """Whether the extract has the optional assignments table (synthetic: the experiment mode is on; a state
+    study is observational)."""
+    if is_state():
+        return False
     if config["data"]["source"] == "synthetic":
         return synthetic_experiment()
     folder = Path(config["data"]["source"])
@@ -37,6 +54,9 @@ def study_design():
     """observational or randomized (data.design; auto follows the assignments table)."""
     from credit_recovery.data.experiment import resolve_design
 
+    if is_state() and config["data"]["design"] == "randomized":
+        raise ValueError("data.design: randomized is for a single district's extract; a state study "
+                         "(data.sources) is observational (docs/state.md)")
     return resolve_design(config["data"]["design"], has_assignments())
 
 
@@ -53,11 +73,17 @@ def validity_matrix_files(wildcards=None):
 
 
 def is_synthetic():
+    """Whether the data are synthetic with a planted truth (a state: every district synthetic)."""
+    if is_state():
+        return all(source == "synthetic" for source in state_sources().values())
     return config["data"]["source"] == "synthetic"
 
 
 def source_files(wildcards):
-    """Input files of the validate rule: the synthetic extract or the district's folder."""
+    """Input files of the validate rule: the synthetic extract or the district's folder (a state study: every
+    district's)."""
+    if is_state():
+        return [f for d in districts() for f in district_files(d)]
     if is_synthetic():
         return expand("results/synthetic/{table}.parquet", table=TABLE_NAMES)
     folder = Path(config["data"]["source"])
@@ -157,6 +183,8 @@ def engagement_session_files(wildcards):
     """Session files of every school year with platform events (known once the engagement_years checkpoint ran)."""
     import csv
 
+    if is_state():
+        return [f for d in districts() for f in district_session_files(None, d)]
     with open(checkpoints.engagement_years.get().output[0]) as f:
         years = [row["school_year"] for row in csv.DictReader(f)]
     return expand("results/engagement/sessions/school_year={year}.parquet", year=years)
@@ -201,6 +229,10 @@ def final_outputs():
         out.append("results/truth_comparison/truth_vs_estimates.csv")
         out.append("results/truth_comparison/engagement.csv")
     out.append("results/engagement/typology_diagnostics.csv")
+    if is_state():
+        out += ["results/state/estimates.csv", "results/public/state/estimates.csv"]
+        if is_synthetic():
+            out.append("results/state/truth_check.csv")
     return out
 
 
@@ -217,3 +249,55 @@ def monte_carlo_replicate_files(wildcards=None):
         f"results/monte_carlo/replicates/{scenario}/{scale}/seeds_{first}-{last}.csv"
         for scenario, scale, first, last in replicate_jobs(config)
     ]
+
+
+# State-wide studies (data.sources; docs/state.md): per-district inputs and outputs.
+def district_is_synthetic(district):
+    return state_sources()[district] == "synthetic"
+
+
+def synthetic_districts():
+    return [d for d in districts() if district_is_synthetic(d)]
+
+
+def district_source_folder(district):
+    return f"results/state/synthetic/{district}" if district_is_synthetic(district) else state_sources()[district]
+
+
+def district_source_param(wildcards):
+    """The folder a district's validation reads (rule district_check_inputs)."""
+    return district_source_folder(wildcards.district)
+
+
+def district_wildcard(wildcards):
+    return wildcards.district
+
+
+def district_source_files(wildcards):
+    """Input files of a district's validation: its synthetic extract or its folder."""
+    return district_files(wildcards.district)
+
+
+def district_files(d):
+    if district_is_synthetic(d):
+        return expand(f"results/state/synthetic/{d}/{{table}}.parquet", table=TABLE_NAMES)
+    folder = Path(state_sources()[d])
+    if not folder.is_dir():
+        raise ValueError(f"data.sources.{d}: folder {str(folder)!r} does not exist; point it at a folder of "
+                         "input tables (see docs/data-contract.md) or use 'synthetic'")
+    return sorted(str(p) for p in folder.rglob("*") if p.is_file())
+
+
+def district_session_files(wildcards, district=None):
+    """Session files of one district's school years with platform events (after its checkpoint)."""
+    import csv
+
+    d = district or wildcards.district
+    with open(checkpoints.district_engagement_years.get(district=d).output[0]) as f:
+        years = [row["school_year"] for row in csv.DictReader(f)]
+    return [f"results/state/engagement/{d}/sessions/school_year={y}.parquet" for y in years]
+
+
+def state_files(pattern):
+    """``pattern`` (with ``{district}``) for every district, in data.sources order."""
+    return [pattern.format(district=d) for d in districts()]

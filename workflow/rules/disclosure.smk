@@ -14,6 +14,8 @@ rule privacy_scan:
         min_cell_size=config["privacy"]["min_cell_size"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/privacy_scan.tsv"
     log:
         "results/logs/privacy_scan.log",
     script:
@@ -38,6 +40,8 @@ rule manifest:
         repo=workflow.basedir,
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/manifest.tsv"
     log:
         "results/logs/manifest.log",
     script:

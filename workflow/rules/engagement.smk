@@ -3,63 +3,68 @@
 # figures. The check against the planted types and idle-share effect is in truth_comparison.smk.
 
 
-checkpoint engagement_years:
-    input:
-        data="results/data",
-    output:
-        "results/engagement/school_years.csv",
-    conda:
-        "../../environment.yml"
-    log:
-        "results/logs/engagement_years.log",
-    script:
-        "../scripts/engagement_years.py"
+if not is_state():  # a state study (data.sources) has per-district rules instead (state.smk)
+    checkpoint engagement_years:
+        input:
+            data="results/data",
+        output:
+            "results/engagement/school_years.csv",
+        conda:
+            "../../environment.yml"
+        benchmark:
+            "results/logs/benchmarks/engagement_years.tsv"
+        log:
+            "results/logs/engagement_years.log",
+        script:
+            "../scripts/engagement_years.py"
 
 
-rule sessions:
-    input:
-        data="results/data",
-        years="results/engagement/school_years.csv",
-        code=PACKAGE_STAMP,
-    output:
-        "results/engagement/sessions/school_year={year}.parquet",
-    wildcard_constraints:
-        year=r"\d+",
-    params:
-        engagement=session_settings(),
-    threads: 1
-    resources:
-        mem_mb=2048,
-    conda:
-        "../../environment.yml"
-    log:
-        "results/logs/sessions/school_year={year}.log",
-    benchmark:
-        "results/logs/benchmarks/sessions/school_year={year}.tsv"
-    script:
-        "../scripts/sessions.py"
+if not is_state():  # a state study (data.sources) has per-district rules instead (state.smk)
+    rule sessions:
+        input:
+            data="results/data",
+            years="results/engagement/school_years.csv",
+            code=PACKAGE_STAMP,
+        output:
+            "results/engagement/sessions/school_year={year}.parquet",
+        wildcard_constraints:
+            year=r"\d+",
+        params:
+            engagement=session_settings(),
+        threads: 1
+        resources:
+            mem_mb=2048,
+        conda:
+            "../../environment.yml"
+        log:
+            "results/logs/sessions/school_year={year}.log",
+        benchmark:
+            "results/logs/benchmarks/sessions/school_year={year}.tsv"
+        script:
+            "../scripts/sessions.py"
 
 
-rule engagement_features:
-    input:
-        data="results/data",
-        sessions=engagement_session_files,
-        code=PACKAGE_STAMP,
-    output:
-        "results/engagement/features.parquet",
-    params:
-        engagement=session_settings(),
-    threads: 2
-    resources:
-        mem_mb=2048,
-    conda:
-        "../../environment.yml"
-    log:
-        "results/logs/engagement_features.log",
-    benchmark:
-        "results/logs/benchmarks/engagement_features.tsv"
-    script:
-        "../scripts/engagement_features.py"
+if not is_state():  # a state study (data.sources) has per-district rules instead (state.smk)
+    rule engagement_features:
+        input:
+            data="results/data",
+            sessions=engagement_session_files,
+            code=PACKAGE_STAMP,
+        output:
+            "results/engagement/features.parquet",
+        params:
+            engagement=session_settings(),
+        threads: 2
+        resources:
+            mem_mb=2048,
+        conda:
+            "../../environment.yml"
+        log:
+            "results/logs/engagement_features.log",
+        benchmark:
+            "results/logs/benchmarks/engagement_features.tsv"
+        script:
+            "../scripts/engagement_features.py"
 
 
 rule typology:
@@ -120,6 +125,8 @@ rule engagement_figures:
         min_cell_size=config["privacy"]["min_cell_size"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/engagement_figures.tsv"
     log:
         "results/logs/engagement_figures.log",
     script:

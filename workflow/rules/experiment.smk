@@ -21,6 +21,8 @@ rule experiment:
         experiment=config["experiment"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/experiment.tsv"
     log:
         "results/logs/experiment.log",
     script:
@@ -50,6 +52,8 @@ rule experiment_report:
         min_cell_size=config["privacy"]["min_cell_size"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/experiment_report.tsv"
     log:
         "results/logs/experiment_report.log",
     script:
@@ -65,6 +69,8 @@ rule experiment_truth:
         "results/experiment/truth_check.csv",
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/experiment_truth.tsv"
     log:
         "results/logs/experiment_truth.log",
     script:

@@ -9,6 +9,8 @@ rule propensity:
         covariates=config["matching"]["covariates"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/propensity.tsv"
     log:
         "results/logs/propensity.log",
     script:
@@ -28,6 +30,8 @@ rule match:
         options=config["matching"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/match.tsv"
     log:
         "results/logs/match.log",
     script:
@@ -57,6 +61,8 @@ rule balance:
         options=config["matching"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/balance.tsv"
     log:
         "results/logs/balance.log",
     script:
@@ -78,6 +84,8 @@ rule attrition:
         seed=config["models"]["seed"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/attrition.tsv"
     log:
         "results/logs/attrition.log",
     script:

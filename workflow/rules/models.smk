@@ -16,6 +16,8 @@ rule models:
         models=config["models"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/models.tsv"
     log:
         "results/logs/models.log",
     script:
@@ -34,6 +36,8 @@ rule models_panel:
         models=config["models"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/models_panel.tsv"
     log:
         "results/logs/models_panel.log",
     script:
@@ -54,6 +58,8 @@ rule models_mentor:
         pass_mark=config["engagement"]["pass_mark"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/models_mentor.tsv"
     log:
         "results/logs/models_mentor.log",
     script:
@@ -70,6 +76,8 @@ rule estimates:
         samples="results/models/samples.parquet",
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/estimates.tsv"
     log:
         "results/logs/estimates.log",
     script:
@@ -99,6 +107,8 @@ rule models_tables:
         min_cell_size=config["privacy"]["min_cell_size"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/models_tables.tsv"
     log:
         "results/logs/models_tables.log",
     script:
@@ -125,6 +135,8 @@ rule sensitivity:
         pass_mark=config["engagement"]["pass_mark"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/sensitivity.tsv"
     log:
         "results/logs/sensitivity.log",
     script:
@@ -149,6 +161,8 @@ rule models_subgroups:
         min_cell_size=config["privacy"]["min_cell_size"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/models_subgroups.tsv"
     log:
         "results/logs/models_subgroups.log",
     script:

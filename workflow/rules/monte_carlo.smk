@@ -20,6 +20,8 @@ rule monte_carlo_replicate:
         config=config,
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/monte_carlo/{scenario}/{scale}/seeds_{first}-{last}.tsv"
     log:
         "results/logs/monte_carlo/{scenario}/{scale}/seeds_{first}-{last}.log",
     script:
@@ -41,6 +43,8 @@ rule monte_carlo:
         scenarios=list(config["monte_carlo"]["scenarios"]),
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/monte_carlo.tsv"
     log:
         "results/logs/monte_carlo.log",
     script:

@@ -13,6 +13,8 @@ rule public_estimates:
         min_cell_size=config["privacy"]["min_cell_size"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/public_estimates.tsv"
     log:
         "results/logs/public_estimates.log",
     script:
@@ -48,6 +50,8 @@ rule brief:
         parameters={"config": config, "min_cell_size": config["privacy"]["min_cell_size"]},
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/brief.tsv"
     log:
         "results/logs/brief.log",
     script:
@@ -80,6 +84,8 @@ rule appendix:
         parameters={"config": config, "min_cell_size": config["privacy"]["min_cell_size"]},
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/appendix.tsv"
     log:
         "results/logs/appendix.log",
     script:

@@ -17,6 +17,8 @@ rule spec_curve_job:
         curve=config.get("specification_curve", {}),
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/spec_curve/{spec}.tsv"
     log:
         "results/logs/spec_curve/{spec}.log",
     script:
@@ -36,6 +38,8 @@ rule spec_curve:
         min_cell_size=config["privacy"]["min_cell_size"],
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/spec_curve.tsv"
     log:
         "results/logs/spec_curve.log",
     script:

@@ -12,6 +12,8 @@ rule truth_comparison:
         "results/truth_comparison/truth_vs_estimates.csv",
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/truth_comparison.tsv"
     log:
         "results/logs/truth_comparison.log",
     script:
@@ -29,6 +31,8 @@ rule engagement_truth:
         "results/truth_comparison/engagement.csv",
     conda:
         "../../environment.yml"
+    benchmark:
+        "results/logs/benchmarks/engagement_truth.tsv"
     log:
         "results/logs/engagement_truth.log",
     script:

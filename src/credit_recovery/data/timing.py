@@ -32,7 +32,7 @@ ADJUSTABLE = frozenset({"baseline", "assignment"})
 #: Cohort column -> when it is measured (see the module notes).
 COHORT_TIMING: dict[str, str] = {
     "student_id": "identifier", "failed_record_id": "identifier", "recovery_record_id": "identifier",
-    "baseline_year": "baseline", "grade": "baseline", "gender": "baseline", "race_ethnicity": "baseline",
+    "baseline_year": "baseline", "district": "baseline", "grade": "baseline", "gender": "baseline", "race_ethnicity": "baseline",
     "frl": "baseline", "ell": "baseline", "sped": "baseline", "absence_rate_pre": "baseline",
     "math_pre": "baseline", "reading_pre": "baseline", "gpa_pre": "baseline", "credits_pre": "baseline",
     "failed_courses_pre": "baseline", "math_pre2": "baseline", "reading_pre2": "baseline", "gpa_pre2": "baseline",

@@ -39,7 +39,7 @@ from credit_recovery.specs.panel import build_panel, panel_estimates
 from credit_recovery.specs.staggered import staggered_estimates
 
 __all__ = ["treated_dropped_share", "modelled_outcomes", "numeric_covariates", "naive_estimates", "estimate_samples", "matched_estimates", "run_models", "run_panel_models",
-           "run_mentor_models", "match_cohort"]
+           "run_mentor_models", "match_cohort", "matched_design"]
 
 
 def modelled_outcomes(cohort: pd.DataFrame, outcomes: Sequence[str], treatment: str = "online") -> list[str]:
@@ -137,6 +137,21 @@ def match_cohort(cohort: pd.DataFrame, matching: Mapping[str, Any],
               caliper=matching["caliper"], std_caliper=matching["std_caliper"], exact=matching["exact"] or None,
               order=matching["order"], seed=matching["seed"])
     return data, covariates, m
+
+
+def matched_design(cohort: pd.DataFrame, matching: Mapping[str, Any], models: Mapping[str, Any] | None
+                   ) -> tuple[pd.DataFrame, list[str], MatchResult, pd.DataFrame, pd.DataFrame]:
+    """The rules propensity -> match -> models in one process: :func:`match_cohort`, then :func:`run_models`
+    with the ``models`` section's outcomes and options.
+
+    Returns ``(data, covariates, match_result, estimates, samples)``.
+    """
+    data, covariates, m = match_cohort(cohort, matching)
+    opt = resolve_model_options(models)
+    est, samples = run_models(cohort, m.data, opt["outcomes"], numeric_covariates(m.data, covariates),
+                              replace=matching["replace"], options=opt, design_covariates=covariates,
+                              design={"scores": data, "pairs": m.pairs, "matching": matching})
+    return data, covariates, m, est, samples
 
 
 def numeric_covariates(matched: pd.DataFrame, covariates: Sequence[str]) -> list[str]:

@@ -31,6 +31,8 @@ def draw_schools(w: World) -> None:
     span = max(1, min(4, len(w.years) - 3))
     w.rollout = w.first_year + 1 + (np.arange(n) * span) // max(n - 1, 1)
     rng.shuffle(w.rollout)
+    # a later-adopting district (simulation.rollout_delay): every school starts that many years later
+    w.rollout = np.minimum(w.rollout + int(w.settings["rollout_delay"]), w.years[-1])
     w.school_ability = rng.normal(0, 0.2, n)
     w.school_online = rng.normal(0, 0.35, n)
     w.school_size = rng.uniform(0.7, 1.3, n)

@@ -26,8 +26,7 @@ import numpy as np
 import pandas as pd
 
 from credit_recovery.data.cohort import build_cohort
-from credit_recovery.specs.drivers import (match_cohort, numeric_covariates, run_mentor_models, run_models,
-                                           run_panel_models)
+from credit_recovery.specs.drivers import matched_design, run_mentor_models, run_panel_models
 from credit_recovery.specs.estimands import DESIGNED, assumptions_hold, designed_mask
 from credit_recovery.specs.options import resolve_model_options
 from credit_recovery.synthetic.generator import simulate_district
@@ -107,13 +106,9 @@ def _estimate(cfg: Mapping[str, Any], result: Any) -> pd.DataFrame:
     """Every specification on a simulated district, as :func:`truth_vs_estimates` rows."""
     tables = result.tables
     cohort = build_cohort(tables, cfg.get("cohort")).cohort
-    mopt = cfg["matching"]
-    data, covariates, m = match_cohort(cohort, mopt)
-    matched = m.data
+    data, covariates, _, est, samples = matched_design(cohort, cfg["matching"], cfg.get("models"))
     opt = resolve_model_options(cfg.get("models"))
-    numeric = numeric_covariates(matched, covariates)
-    parts = [run_models(cohort, matched, opt["outcomes"], numeric, replace=mopt["replace"], options=opt,
-                        design_covariates=covariates, design={"scores": data, "pairs": m.pairs, "matching": mopt}),
+    parts = [(est, samples),
              run_panel_models(tables["student_years"], tables["course_records"], cohort, opt),
              run_mentor_models(data, None, covariates, opt)]
     est = pd.concat([p[0] for p in parts], ignore_index=True)
