@@ -301,3 +301,10 @@ def district_session_files(wildcards, district=None):
 def state_files(pattern):
     """``pattern`` (with ``{district}``) for every district, in data.sources order."""
     return [pattern.format(district=d) for d in districts()]
+
+
+def state_report_files(wildcards=None):
+    """A state study's public table and figure (inputs of the brief; none in a single-district study)."""
+    if not is_state():
+        return []
+    return ["results/public/state/estimates.csv", "results/public/figures/state_districts.png"]

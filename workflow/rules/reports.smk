@@ -33,6 +33,7 @@ rule brief:
         sensitivity_benchmarks="results/models/sensitivity_benchmarks.csv",
         subgroups="results/public/subgroups.csv",
         match_summary="results/matching/match_summary.csv",
+        state=state_report_files,
         code=PACKAGE_STAMP,
     output:
         html=report(
