@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from credit_recovery import build_cohort, simulate_district, validate_tables, write_extract
-from credit_recovery.data.cohort import CohortResult
+from credit_recovery.data.extract_io import stack_extracts, stack_parquet
 from credit_recovery.data.state import (district_cohort, match_within_districts, namespace_ids, pool_cohorts,
-                                        pool_tables, pool_truth)
+                                        pool_ledger_counts, pool_truth)
 from credit_recovery.reporting.state import state_public_table, state_sentence
 from credit_recovery.shared.config import schema
 from credit_recovery.specs.state import POOLED, STATE_COLUMNS, state_estimates
@@ -57,33 +57,55 @@ def test_districts_never_share_an_identifier(two_districts):
 
 # --- pooling ------------------------------------------------------------------------------------------------
 
-def test_stacking_district_cohorts_equals_the_cohort_of_the_stacked_state(two_districts):
+def test_stacking_district_cohorts_equals_the_cohort_of_the_stacked_state(two_districts, tmp_path):
     named = {d: namespace_ids(t, d) for d, t in two_districts.items()}
+    folders = {d: write_extract(t, tmp_path / d) for d, t in named.items()}
+    stack_extracts(folders, tmp_path / "state", district_column={"student_years": "district"})
+    stacked = {p.stem: pd.read_parquet(p) for p in sorted((tmp_path / "state").glob("*.parquet"))}
+    for name, df in stacked.items():  # every row of every district, in district order
+        alone = [pd.read_parquet(tmp_path / d / f"{name}.parquet") for d in named]
+        pd.testing.assert_frame_equal(df.drop(columns="district", errors="ignore"),
+                                      pd.concat(alone, ignore_index=True))
+    assert list(dict.fromkeys(stacked["student_years"]["district"])) == ["east", "west"]
     parts = {d: district_cohort(t, None, d) for d, t in named.items()}
-    pooled = pool_cohorts(parts)
-    direct = build_cohort(pool_tables(named))
-    key = ["student_id", "failed_record_id"]
-    a = pooled.cohort.drop(columns="district").sort_values(key).reset_index(drop=True)
-    b = direct.cohort.sort_values(key).reset_index(drop=True)
-    # the same units and values, except test scores: a district's scores are standardized within its own
-    # grade and year (district norms, docs/state.md), the stacked state's within the state's
-    scores = [c for c in a.columns if c.startswith(("math", "reading"))]
-    pd.testing.assert_frame_equal(a.drop(columns=scores), b.drop(columns=scores), check_dtype=False)
-    assert not np.allclose(a["math_pre"], b["math_pre"], equal_nan=True)
-    assert a[scores].isna().equals(b[scores].isna())
+    for d, r in parts.items():
+        r.ledger.to_parquet(tmp_path / f"{d}.ledger.parquet", index=False)
+    pooled = pool_cohorts({d: r.cohort for d, r in parts.items()}, {d: r.flow for d, r in parts.items()})
+    direct = build_cohort(stacked)
+    # the same cohort: a district's scores are standardized within the district (its own grade-by-year
+    # distribution) whether it is analysed alone or in the state
+    def rows(df, key):
+        return df.sort_values(key, kind="stable").reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(rows(pooled.cohort.drop(columns="district"), ["student_id"]),
+                                  rows(direct.cohort, ["student_id"]), check_dtype=False)  # Int64 in memory, int64 read
     assert list(pooled.flow["n"]) == list(direct.flow["n"])
     assert list(pooled.flow["excluded"]) == list(direct.flow["excluded"])
-    assert len(pooled.ledger) == len(direct.ledger)
+    stack_parquet([(d, tmp_path / f"{d}.ledger.parquet") for d in named], tmp_path / "ledger.parquet")
+    ledger = pd.read_parquet(tmp_path / "ledger.parquet")
+    pd.testing.assert_frame_equal(rows(ledger, ["table", "record_id"]), rows(direct.ledger, ["table", "record_id"]),
+                                  check_dtype=False)
+    counts = pool_ledger_counts({d: r.ledger_counts() for d, r in parts.items()})
+    pd.testing.assert_frame_equal(counts, direct.ledger_counts(), check_dtype=False)
     assert set(pooled.cohort["district"]) == {"east", "west"}
     assert (pooled.cohort["school_id"].str.split(":").str[0] == pooled.cohort["district"]).all()
+    # without the district column the state's own distribution standardizes: other scores
+    other = build_cohort({**stacked, "student_years": stacked["student_years"].drop(columns="district")}).cohort
+    assert not np.allclose(other["math_pre"], direct.cohort["math_pre"], equal_nan=True)
+
+
+def test_stacked_extract_is_byte_identical_on_a_rerun(two_districts, tmp_path):
+    folders = {d: write_extract(namespace_ids(t, d), tmp_path / d) for d, t in two_districts.items()}
+    a = stack_extracts(folders, tmp_path / "a", district_column={"student_years": "district"})
+    b = stack_extracts(folders, tmp_path / "b", district_column={"student_years": "district"})
+    for f in sorted(a.glob("*.parquet")):
+        assert f.read_bytes() == (b / f.name).read_bytes(), f.name
 
 
 def test_pool_cohorts_refuses_districts_whose_flow_steps_differ(two_districts):
-    tables = namespace_ids(two_districts["east"], "east")
-    r = district_cohort(tables, None, "east")
-    other = CohortResult(cohort=r.cohort, ledger=r.ledger, flow=r.flow.assign(step=r.flow["step"] + " (v2)"))
+    r = district_cohort(namespace_ids(two_districts["east"], "east"), None, "east")
     with pytest.raises(ValueError, match="'b'.*flow steps"):
-        pool_cohorts({"a": r, "b": other})
+        pool_cohorts({"a": r.cohort, "b": r.cohort}, {"a": r.flow, "b": r.flow.assign(step=r.flow["step"] + " v2")})
 
 
 def test_pool_truth_weights_each_district_by_its_population():

@@ -62,6 +62,7 @@ if is_state():
         output:
             cohort="results/state/cohort/{district}/cohort.parquet",
             ledger="results/state/cohort/{district}/ledger.parquet",
+            ledger_counts="results/state/cohort/{district}/ledger_counts.csv",
             flow="results/state/cohort/{district}/flow.csv",
         params:
             cohort=config["cohort"],
@@ -193,6 +194,7 @@ if is_state():
         input:
             cohorts=state_files("results/state/cohort/{district}/cohort.parquet"),
             ledgers=state_files("results/state/cohort/{district}/ledger.parquet"),
+            ledger_counts=state_files("results/state/cohort/{district}/ledger_counts.csv"),
             flows=state_files("results/state/cohort/{district}/flow.csv"),
             code=PACKAGE_STAMP,
         output:

@@ -4,20 +4,26 @@ The whole folder is scanned, not only the files the workflow declares, so files 
 by `snakemake --report`) are checked as well.
 """
 import sys
+from pathlib import Path
 
-from credit_recovery import read_extract
+import duckdb
+import pyarrow.parquet as pq
+
 from credit_recovery.data.contract import IDENTIFIER_COLUMNS
 from credit_recovery.shared.script_io import start_log, write_csv
 from credit_recovery.disclosure.identifiers import IdentifierIndex
 from credit_recovery.disclosure.scanner import PrivacyError, check_public_folder
 
 log = start_log(snakemake.log[0])
-tables = read_extract(snakemake.input.data)
+# the distinct identifiers of every validated table, read column by column (DuckDB streams the parquet, so
+# memory follows the number of identifiers, not of rows: a state's tens of millions of events fit)
+con = duckdb.connect()
 ids = {}
-for name, df in tables.items():
-    for col in IDENTIFIER_COLUMNS:
-        if col in df.columns and col != "event_id":
-            ids.setdefault(col, set()).update(df[col].dropna().astype(str).unique())
+for path in sorted(Path(snakemake.input.data).glob("*.parquet")):
+    for col in sorted(set(pq.read_schema(path).names) & set(IDENTIFIER_COLUMNS) - {"event_id"}):
+        rows = con.execute(f"SELECT DISTINCT CAST(\"{col}\" AS VARCHAR) FROM read_parquet('{path}') "
+                           f"WHERE \"{col}\" IS NOT NULL").fetchall()
+        ids.setdefault(col, set()).update(r[0] for r in rows)
 folder = snakemake.params.folder
 try:
     findings = check_public_folder(folder, IdentifierIndex(ids), min_cell_size=snakemake.params.min_cell_size)

@@ -182,12 +182,15 @@ def standardize_scores(student_years: pd.DataFrame) -> pd.DataFrame:
     Notes
     -----
     ``z = (score − mean_{grade, year}) / sd_{grade, year}`` over all tested
-    student-years of the input (SD with ``n − 1``).
+    student-years of the input (SD with ``n − 1``). With a ``district`` column (the stacked student-years of
+    a state study, :func:`credit_recovery.data.extract_io.stack_extracts`) the grade-by-year distribution is
+    each district's, so a district's scores are the same alone and in its state.
     """
     sy = student_years
     out = pd.DataFrame(index=sy.index)
+    keys = (["district"] if "district" in sy.columns else []) + ["school_year", "grade"]
     for col, name in (("math_score", "math_z"), ("reading_score", "reading_z")):
-        g = sy.groupby(["school_year", "grade"])[col]
+        g = sy.groupby(keys)[col]
         out[name] = (sy[col] - g.transform("mean")) / g.transform("std")
     return out
 

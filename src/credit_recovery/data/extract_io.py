@@ -23,7 +23,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import pandas as pd
 import pyarrow as pa
@@ -35,7 +35,7 @@ from credit_recovery.data.contract import TABLES, Table
 from credit_recovery.data.coercion import coerce_table
 from credit_recovery.data.failures import DataValidationError, FailureCollector
 
-__all__ = ["read_extract", "write_extract", "coerce_tables", "ROW_GROUP_SIZE"]
+__all__ = ["read_extract", "write_extract", "stack_extracts", "stack_parquet", "coerce_tables", "ROW_GROUP_SIZE"]
 
 #: Rows per parquet row group written by :func:`write_extract` (fixed, for byte-identical output).
 ROW_GROUP_SIZE = 1_048_576
@@ -303,13 +303,75 @@ def write_extract(tables: Mapping[str, pd.DataFrame], folder: str | os.PathLike)
                            compression=_COMPRESSION, compression_level=_COMPRESSION_LEVEL,
                            use_dictionary=True, write_statistics=True, version="2.6",
                            store_schema=True)
-        old = None
-        if folder.exists():
-            old = folder.parent / f".{folder.name}.old-{token}"
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-        if old is not None:
-            shutil.rmtree(old)
+        _replace_folder(tmp, folder, token)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def _replace_folder(tmp: Path, folder: Path, token: str) -> None:
+    """Move the written ``tmp`` folder into place (an old ``folder`` is moved aside first, then removed)."""
+    old = None
+    if folder.exists():
+        old = folder.parent / f".{folder.name}.old-{token}"
+        os.replace(folder, old)
+    os.replace(tmp, folder)
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def stack_parquet(files: Sequence[tuple[str, str | os.PathLike]], path: str | os.PathLike,
+                  name_column: str | None = None) -> None:
+    """Stack parquet files of one schema into ``path``, row group by row group (memory: about a row group).
+
+    ``files`` are ``(name, file)`` pairs, stacked in order; with ``name_column`` each row gets its file's name in
+    that (string) column. Written with :func:`write_extract`'s settings, so the same inputs give the same bytes.
+    """
+    schema = pq.read_schema(files[0][1]).remove_metadata()
+    if name_column:
+        schema = schema.append(pa.field(name_column, pa.string()))
+    with pq.ParquetWriter(path, schema, compression=_COMPRESSION, compression_level=_COMPRESSION_LEVEL,
+                          use_dictionary=True, write_statistics=True, version="2.6", store_schema=True) as w:
+        for name, f in files:
+            for b in pq.ParquetFile(f).iter_batches(batch_size=ROW_GROUP_SIZE):
+                t = pa.Table.from_batches([b])
+                if name_column:
+                    t = t.append_column(name_column, pa.array([name] * t.num_rows, pa.string()))
+                w.write_table(t.cast(schema), row_group_size=ROW_GROUP_SIZE)
+
+
+def stack_extracts(folders: Mapping[str, str | os.PathLike], folder: str | os.PathLike,
+                   district_column: Mapping[str, str] | None = None) -> Path:
+    """Stack written extracts (:func:`write_extract` folders) table by table into ``folder``, streaming.
+
+    Parameters
+    ----------
+    folders : mapping of str to path
+        Name -> extract folder, stacked in this order (each folder's rows in their own order).
+    folder : str or path
+        Destination; replaced as a whole, atomically, as by :func:`write_extract`.
+    district_column : mapping of str to str, optional
+        ``{table: column}``: add ``column`` holding each folder's name to ``table`` (a state study's
+        ``student_years`` get ``district``, so scores are standardized within their district).
+
+    Notes
+    -----
+    Row groups are copied one at a time, so memory stays at about a row group whatever the size of the
+    extracts; the files use :func:`write_extract`'s settings (byte-identical for the same inputs). A table
+    some folders lack is stacked from those that have it.
+    """
+    folder, extra = Path(folder), dict(district_column or {})
+    token = uuid.uuid4().hex[:12]
+    tmp = folder.parent / f".{folder.name}.tmp-{token}"
+    tmp.mkdir(parents=True)
+    try:
+        for name in TABLES:
+            files = [(d, Path(f) / f"{name}.parquet") for d, f in folders.items()
+                     if (Path(f) / f"{name}.parquet").exists()]
+            if files:
+                stack_parquet(files, tmp / f"{name}.parquet", extra.get(name))
+        _replace_folder(tmp, folder, token)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -3,8 +3,8 @@
 Each district's extract is validated on its own; :func:`namespace_ids` then prefixes every identifier with
 the district's name (``"north:SCH01"``), so students, records, mentors and schools of different districts
 never collide, school clusters nest in districts and the school-by-year fixed effects of the designs absorb
-district fixed effects. :func:`pool_tables`, :func:`pool_cohorts` and :func:`pool_truth` stack the districts
-(in config order) into the state the single-district stages analyse.
+district fixed effects. :func:`~credit_recovery.data.extract_io.stack_extracts` (the tables, streaming), :func:`pool_cohorts`,
+:func:`pool_ledger_counts` and :func:`pool_truth` stack the districts (in config order) into the state the single-district stages analyse.
 """
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pandas as pd
 
 from credit_recovery.data.cohort import CohortResult, build_cohort
 
-__all__ = ["SEPARATOR", "DISTRICT_COLUMN", "match_within_districts", "namespace_ids", "district_cohort", "pool_tables", "pool_cohorts",
+__all__ = ["SEPARATOR", "DISTRICT_COLUMN", "match_within_districts", "namespace_ids", "district_cohort", "pool_cohorts",
+           "pool_ledger_counts",
            "pool_truth"]
 
 #: Between a district's name and a record's own identifier.
@@ -63,30 +64,30 @@ def district_cohort(tables: Mapping[str, pd.DataFrame], options: Mapping[str, An
     return CohortResult(cohort=cohort, ledger=result.ledger, flow=result.flow)
 
 
-def pool_tables(districts: Mapping[str, Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
-    """Stack the districts' tables of the same name (config order); a table some districts lack is stacked
-    from those that have it."""
-    names = list(dict.fromkeys(t for tables in districts.values() for t in tables))
-    return {t: pd.concat([tables[t] for tables in districts.values() if t in tables], ignore_index=True)
-            for t in names}
+def pool_cohorts(cohorts: Mapping[str, pd.DataFrame], flows: Mapping[str, pd.DataFrame]) -> CohortResult:
+    """The state's cohort (the districts' stacked, config order) and flow (counts summed step by step).
 
-
-def pool_cohorts(districts: Mapping[str, CohortResult]) -> CohortResult:
-    """The state's cohort, ledger and flow: cohorts and ledgers stacked, flow counts summed step by step.
-
-    Every district's flow has the same steps (:func:`~credit_recovery.data.cohort.build_cohort`), so the
-    state's flow is the count of each step over the districts.
+    Every district's flow has the same steps (:func:`~credit_recovery.data.cohort.build_cohort`). The
+    ledger is left empty: a state's ledger is the districts' ledgers stacked on disk
+    (:func:`~credit_recovery.data.extract_io.stack_parquet`) and counted by :func:`pool_ledger_counts`.
     """
-    results = list(districts.values())
-    steps = results[0].flow["step"].tolist()
-    for name, r in districts.items():
-        if r.flow["step"].tolist() != steps:
+    names = list(flows)
+    steps = flows[names[0]]["step"].tolist()
+    for name in names:
+        if flows[name]["step"].tolist() != steps:
             raise ValueError(f"district {name!r}: cohort flow steps differ from the first district's")
-    flow = results[0].flow.copy()
+    flow = flows[names[0]].copy()
     for col in ("n", "excluded"):
-        flow[col] = sum(r.flow[col].to_numpy() for r in results)
-    return CohortResult(cohort=pd.concat([r.cohort for r in results], ignore_index=True),
-                        ledger=pd.concat([r.ledger for r in results], ignore_index=True), flow=flow)
+        flow[col] = sum(flows[d][col].to_numpy() for d in names)
+    return CohortResult(cohort=pd.concat([cohorts[d] for d in names], ignore_index=True),
+                        ledger=pd.DataFrame(columns=["table", "record_id", "status", "kept", "reason"]), flow=flow)
+
+
+def pool_ledger_counts(counts: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The state's ledger counts (``table, status, kept, n``): the districts' counts summed, in order of first
+    appearance, as :meth:`~credit_recovery.data.cohort.CohortResult.ledger_counts` orders the stacked ledger."""
+    stacked = pd.concat(list(counts.values()), ignore_index=True)
+    return stacked.groupby(["table", "status", "kept"], sort=False)["n"].sum().reset_index()
 
 
 def pool_truth(districts: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
