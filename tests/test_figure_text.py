@@ -27,6 +27,7 @@ from credit_recovery.engagement.typology import DEFAULT_TYPOLOGY_FEATURES
 from credit_recovery.reporting import vocabulary
 from credit_recovery.reporting.figures import event_study_plot, forest_plot, plot_flow
 from credit_recovery.reporting.fragments import plot_effects
+from credit_recovery.reporting.state import state_figure
 from credit_recovery.reporting.tables import SPECIFICATIONS
 from credit_recovery.shared.estimate_schema import estimate_row, estimates_frame
 from credit_recovery.truth.figures import mc_plot, validity_heatmap
@@ -292,6 +293,17 @@ def _brief_effects() -> Figure:
                         scale={o: out[o].scale for o in head["outcome"]})
 
 
+def _state_table(n_districts: int = 20) -> pd.DataFrame:
+    """A state table of ``n_districts`` districts and the pooled row, five outcomes, intervals of every width."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for d in [f"district_{i + 1:02d}" for i in range(n_districts)] + ["pooled"]:
+        for y, scale in (("math", 0.2), ("reading", 0.1), ("credits", 0.3), ("gpa", 0.1), ("credit_recovered", 0.05)):
+            est, half = rng.normal(-scale, scale), abs(rng.normal(scale, scale / 2))
+            rows.append({"district": d, "outcome": y, "estimate": est, "ci_low": est - half, "ci_high": est + half})
+    return pd.DataFrame(rows)
+
+
 def _public_figures() -> dict:
     def balance(which):
         table, distance, treatment, weights = _balance()
@@ -317,6 +329,7 @@ def _public_figures() -> dict:
         "engagement_efficiency": lambda: engagement("efficiency"),
         "monte_carlo": lambda: mc_plot(_mc_summary()),
         "validity_matrix": lambda: validity_heatmap(_validity_summary()),
+        "state_districts": lambda: state_figure(_state_table()),
     }
 
 
