@@ -282,3 +282,12 @@ def test_snakemake_report_shows_every_figure_and_is_publishable(run, tmp_path, r
     ids = {"student_id": pd.read_parquet(run / "results/data/students.parquet")["student_id"]}
     findings = scan_bytes("report.html", out.read_bytes(), identifiers=ids)
     assert [f for f in findings if f.kind in ("identifier", "identifier_column")] == []
+
+
+@pytest.mark.parametrize("name", ["brief", "appendix"])
+def test_every_notebook_cell_has_a_fixed_id(repo, name):
+    """nbformat gives a cell without an id a random one when the notebook runs, and the HTML would change
+    from run to run (the byte-identical rerun tests in test_pipeline.py caught it once)."""
+    cells = json.loads((repo / "notebooks" / f"{name}.ipynb").read_text())["cells"]
+    ids = [c.get("id") for c in cells]
+    assert all(ids) and len(set(ids)) == len(ids), ids

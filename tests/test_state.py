@@ -268,10 +268,12 @@ def test_state_table_has_each_district_and_the_pooled_design(state_run):
     mine = state[(state["district"] == POOLED) & (state["sample"] == "matched_fe")].set_index(["estimand_id"])
     theirs = pooled[(pooled["sample"] == "matched_fe")].set_index(["estimand_id"])
     assert np.allclose(mine["estimate"], theirs.loc[mine.index, "estimate"], rtol=0, atol=1e-12)
-    public = pd.read_csv(wd / "results/public/state/estimates.csv", keep_default_na=False, na_values=[""])
+    public = pd.read_csv(wd / "results/public/state/district_estimates.csv", keep_default_na=False, na_values=[""])
     assert set(public["sample"]) == {"matched_fe"} and not public["estimand_id"].str.startswith("placebo").any()
     brief = (wd / "results/public/brief.html").read_text()
     assert "District by district" in brief and state_sentence(public) in brief.replace("&#x27;", "'")
+    appendix = (wd / "results/public/appendix.html").read_text()
+    assert "district_estimates.csv" in appendix and "State districts" in appendix
 
 
 def test_state_estimates_cover_each_districts_planted_truth(state_run):

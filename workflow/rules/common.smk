@@ -230,7 +230,7 @@ def final_outputs():
         out.append("results/truth_comparison/engagement.csv")
     out.append("results/engagement/typology_diagnostics.csv")
     if is_state():
-        out += ["results/state/estimates.csv", "results/public/state/estimates.csv"]
+        out += ["results/state/estimates.csv", "results/public/state/district_estimates.csv"]
         if is_synthetic():
             out.append("results/state/truth_check.csv")
     return out
@@ -307,4 +307,4 @@ def state_report_files(wildcards=None):
     """A state study's public table and figure (inputs of the brief; none in a single-district study)."""
     if not is_state():
         return []
-    return ["results/public/state/estimates.csv", "results/public/figures/state_districts.png"]
+    return ["results/public/state/district_estimates.csv", "results/public/figures/state_districts.png"]

@@ -265,7 +265,7 @@ if is_state():
             code=PACKAGE_STAMP,
         output:
             table="results/state/estimates.csv",
-            public="results/public/state/estimates.csv",
+            public="results/public/state/district_estimates.csv",
             figure=report(
                 multiext("results/public/figures/state_districts", ".png", ".svg"),
                 caption="../report/state_districts.rst",

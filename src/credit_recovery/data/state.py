@@ -3,8 +3,9 @@
 Each district's extract is validated on its own; :func:`namespace_ids` then prefixes every identifier with
 the district's name (``"north:SCH01"``), so students, records, mentors and schools of different districts
 never collide, school clusters nest in districts and the school-by-year fixed effects of the designs absorb
-district fixed effects. :func:`~credit_recovery.data.extract_io.stack_extracts` (the tables, streaming), :func:`pool_cohorts`,
-:func:`pool_ledger_counts` and :func:`pool_truth` stack the districts (in config order) into the state the single-district stages analyse.
+district fixed effects. :func:`~credit_recovery.data.extract_io.stack_extracts` (the tables, streaming),
+:func:`pool_cohorts`, :func:`pool_ledger_counts` and :func:`pool_truth` stack the districts (in config order)
+into the state the single-district stages analyse.
 """
 from __future__ import annotations
 
@@ -14,9 +15,8 @@ import pandas as pd
 
 from credit_recovery.data.cohort import CohortResult, build_cohort
 
-__all__ = ["SEPARATOR", "DISTRICT_COLUMN", "match_within_districts", "namespace_ids", "district_cohort", "pool_cohorts",
-           "pool_ledger_counts",
-           "pool_truth"]
+__all__ = ["SEPARATOR", "DISTRICT_COLUMN", "match_within_districts", "namespace_ids", "district_cohort",
+           "pool_cohorts", "pool_ledger_counts", "pool_truth"]
 
 #: Between a district's name and a record's own identifier.
 SEPARATOR = ":"
