@@ -102,3 +102,32 @@ def test_a_live_run_keeps_its_lock(repo, tmp_path):
     proc = subprocess.run([str(repo / "workflow/tools/clear_stale_lock.sh"), "false", "--directory", str(wd)],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "removing a stale" in proc.stderr  # it called the (stand-in) unlock
+
+
+def test_a_process_without_a_command_line_does_not_hold_the_lock(repo, tmp_path):
+    """A process that is exiting, or a zombie nobody reaped (CI's init may be slow), has an empty command line
+    even when its name is snakemake and its working directory is readable: it is not a live run. Checked on a
+    stand-in /proc (CLEAR_STALE_LOCK_PROC), since the kernel shows such a process only for an instant."""
+    wd = tmp_path / "killed"
+    (wd / ".snakemake/locks").mkdir(parents=True)
+    (wd / ".snakemake/locks/0.input.lock").write_text("x")
+    fake = tmp_path / "proc"
+
+    def process(pid: int, cmdline: bytes) -> None:
+        (fake / str(pid)).mkdir(parents=True)
+        (fake / str(pid) / "cmdline").write_bytes(cmdline)
+        (fake / str(pid) / "comm").write_text("snakemake\n")
+        (fake / str(pid) / "cwd").symlink_to(wd)
+
+    def clear() -> subprocess.CompletedProcess:
+        return subprocess.run([str(repo / "workflow/tools/clear_stale_lock.sh"), "false", "--directory", str(wd)],
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "CLEAR_STALE_LOCK_PROC": str(fake)})
+
+    process(4242, b"")  # exiting: no command line left
+    proc = clear()
+    assert proc.returncode != 0 and "removing a stale" in proc.stderr, proc.stderr  # called the stand-in unlock
+    process(4343, b"/venv/bin/python\0/venv/bin/snakemake\0--cores\0" + b"2\0")  # a live run
+    proc = clear()
+    assert proc.returncode == 0 and "4343" in proc.stderr and "is running" in proc.stderr
+    assert (wd / ".snakemake/locks/0.input.lock").exists()

@@ -18,10 +18,16 @@ done
 locks="$dir/.snakemake/locks"
 [ -d "$locks" ] && [ -n "$(ls -A "$locks" 2>/dev/null)" ] || exit 0
 here=$(cd "$dir" && pwd -P)
-for pid in $(pgrep -f snakemake 2>/dev/null || true); do
+# live processes whose command line names snakemake; a process that is exiting or a zombie (killed, not yet
+# reaped) has an empty command line and holds nothing. CLEAR_STALE_LOCK_PROC: another /proc, for the tests.
+proc=${CLEAR_STALE_LOCK_PROC:-/proc}
+for d in "$proc"/[0-9]*; do
+  pid=${d##*/}
   [ "$pid" = "$$" ] || [ "$pid" = "$PPID" ] && continue
-  if [ "$(readlink -f "/proc/$pid/cwd" 2>/dev/null || true)" = "$here" ]; then
-    echo "clear_stale_lock: Snakemake process $pid ($(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | cut -c1-200)) is running in $here; leaving its lock" >&2
+  cmd=$(tr '\0' ' ' < "$d/cmdline" 2>/dev/null || true)
+  case "$cmd" in *snakemake*) ;; *) continue ;; esac
+  if [ "$(readlink -f "$d/cwd" 2>/dev/null || true)" = "$here" ]; then
+    echo "clear_stale_lock: Snakemake process $pid ($(echo "$cmd" | cut -c1-200)) is running in $here; leaving its lock" >&2
     exit 0
   fi
 done
