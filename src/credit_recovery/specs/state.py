@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 from credit_recovery.design.balance import balance_before_after
@@ -16,7 +17,7 @@ from credit_recovery.design.diagnostics import matched_weights
 from credit_recovery.shared.estimate_schema import ESTIMATE_COLUMNS, estimates_frame
 from credit_recovery.specs.drivers import matched_design
 
-__all__ = ["POOLED", "STATE_COLUMNS", "district_estimates", "state_estimates"]
+__all__ = ["POOLED", "STATE_COLUMNS", "district_estimates", "with_pooled", "state_estimates"]
 
 #: The ``district`` of the pooled rows.
 POOLED = "pooled"
@@ -46,12 +47,15 @@ def state_estimates(districts: Mapping[str, pd.DataFrame], pooled: pd.DataFrame,
                     balance: pd.DataFrame | None = None) -> pd.DataFrame:
     """The state table: every district's rows (config order), then the pooled rows of the same estimators
     and samples (``district`` ``"pooled"``; ``max_abs_smd`` from the pooled balance table, when given)."""
+    smd = float(balance["after_smd"].astype(float).abs().max()) if balance is not None and len(balance) else np.nan
+    return with_pooled(districts, estimates_frame(pooled).assign(max_abs_smd=smd))[list(STATE_COLUMNS)]
+
+
+def with_pooled(districts: Mapping[str, pd.DataFrame], pooled: pd.DataFrame) -> pd.DataFrame:
+    """The districts' rows stacked (config order), then the rows of ``pooled`` whose estimator and sample some
+    district has, with ``district`` :data:`POOLED` (the state table and its truth comparison)."""
     parts = [districts[d] for d in districts]
-    keys = {(r.estimator, r.sample) for p in parts for r in p[["estimator", "sample"]].itertuples()}
-    pool = estimates_frame(pooled)
-    pool = pool[[(e, s) in keys for e, s in zip(pool["estimator"], pool["sample"])]].copy()
+    keys = {(e, s) for p in parts for e, s in zip(p["estimator"], p["sample"])}
+    pool = pooled[[(e, s) in keys for e, s in zip(pooled["estimator"], pooled["sample"])]].copy()
     pool.insert(0, "district", POOLED)
-    pool["max_abs_smd"] = (float(balance["after_smd"].astype(float).abs().max())
-                           if balance is not None and len(balance) else float("nan"))
-    out = pd.concat([*parts, pool], ignore_index=True)
-    return out[list(STATE_COLUMNS)]
+    return pd.concat([*parts, pool], ignore_index=True)

@@ -15,7 +15,9 @@ import pandas as pd
 
 from credit_recovery.shared.estimate_schema import ESTIMATE_COLUMNS, estimates_frame
 from credit_recovery.specs.estimands import designed_mask
+from credit_recovery.specs.state import POOLED, with_pooled
 from credit_recovery.truth.comparison import truth_vs_estimates
+from credit_recovery.truth.validity import implied_abs_z
 
 __all__ = ["district_truth", "state_truth", "coverage_summary"]
 
@@ -31,11 +33,7 @@ def district_truth(rows: pd.DataFrame, samples: pd.DataFrame, unit_effects: pd.D
 def state_truth(districts: Mapping[str, pd.DataFrame], pooled: pd.DataFrame) -> pd.DataFrame:
     """Every district's comparison (config order), then the pooled design's rows (``district`` ``"pooled"``) of
     the estimators and samples the districts have."""
-    parts = [districts[d] for d in districts]
-    keys = {(e, s) for p in parts for e, s in zip(p["estimator"], p["sample"])}
-    pool = pooled[[(e, s) in keys for e, s in zip(pooled["estimator"], pooled["sample"])]].copy()
-    pool.insert(0, "district", "pooled")
-    return pd.concat([*parts, pool], ignore_index=True)
+    return with_pooled(districts, pooled)
 
 
 def coverage_summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -49,12 +47,11 @@ def coverage_summary(table: pd.DataFrame) -> pd.DataFrame:
                  & ~table["estimand_id"].astype(str).str.startswith("placebo_")]
 
     def summary(name: str, g: pd.DataFrame) -> dict:
-        se = (g["ci_high"] - g["ci_low"]) / (2 * 1.959963984540054)
-        z = ((g["estimate"] - g["truth"]).abs() / se.where(se > 0)).max()
+        z = implied_abs_z(g[(g["ci_high"] - g["ci_low"]) > 0]).max()
         return {"district": name, "n_intervals": len(g), "n_covered": int(g["covers"].sum()),
                 "coverage": float(g["covers"].mean()) if len(g) else np.nan,
                 "mean_abs_bias": float(g["bias"].abs().mean()) if len(g) else np.nan, "worst_z": float(z)}
 
     out = [summary(d, rows[rows["district"] == d]) for d in dict.fromkeys(rows["district"])]
-    out.append(summary("all districts", rows[rows["district"] != "pooled"]))
+    out.append(summary("all districts", rows[rows["district"] != POOLED]))
     return pd.DataFrame(out)

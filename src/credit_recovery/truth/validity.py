@@ -24,7 +24,7 @@ from credit_recovery.specs.estimands import REGISTRY
 from credit_recovery.truth.montecarlo import designed_mask
 
 __all__ = ["MISLEADS_BELOW", "flag_cells", "validity_table", "pick_scale", "designed_rows", "trust_by_estimator",
-           "interval_check", "INTERVAL_CHECK_COLUMNS"]
+           "interval_check", "implied_abs_z", "INTERVAL_CHECK_COLUMNS"]
 
 #: Coverage below which the brief says an estimate "can mislead" in a scenario.
 MISLEADS_BELOW = 0.90
@@ -106,6 +106,14 @@ INTERVAL_CHECK_COLUMNS = ["scenario", "scale", "seed", "intervals", "covered", "
                           "worst_estimand", "worst_sample", "passes"]
 
 
+def implied_abs_z(rows: pd.DataFrame) -> pd.Series:
+    r"""How far each estimate is from its truth in standard errors: :math:`|\hat\theta - \theta| / \widehat{se}`
+    with the standard error implied by the 95% interval, :math:`(ci_{high} - ci_{low}) / (2 z_{0.975})` (the
+    wild-bootstrap intervals are not exactly Wald intervals; the implied SE is their half-width in SE units)."""
+    se = (rows["ci_high"].astype(float) - rows["ci_low"].astype(float)) / (2 * stats.norm.ppf(0.975))
+    return (rows["estimate"].astype(float) - rows["truth"].astype(float)).abs() / se
+
+
 def interval_check(rows: pd.DataFrame, min_coverage: float = 0.90, max_z: float = 3.5) -> pd.DataFrame:
     r"""Per simulated district: how many designed intervals cover their truth, and how far the worst one is off.
 
@@ -127,14 +135,11 @@ def interval_check(rows: pd.DataFrame, min_coverage: float = 0.90, max_z: float 
 
     Notes
     -----
-    :math:`|z| = |\hat\theta - \theta| / \widehat{se}` with the standard error implied by the 95%
-    interval, :math:`\widehat{se} = (ci_{high} - ci_{low}) / (2 z_{0.975})` (the wild-bootstrap
-    intervals are not exactly Wald intervals; the implied SE is their half-width in SE units).
+    ``max_abs_z`` is :func:`implied_abs_z` of the worst interval.
     """
     r = designed_rows(rows)
     r = r[_holds(r["assumptions_hold"]) & r["truth"].notna()].copy()
-    se = (r["ci_high"].astype(float) - r["ci_low"].astype(float)) / (2 * stats.norm.ppf(0.975))
-    r["abs_z"] = (r["estimate"].astype(float) - r["truth"].astype(float)).abs() / se
+    r["abs_z"] = implied_abs_z(r)
     r["covers"] = _holds(r["covers"])
     out = []
     for (scenario, scale, seed), g in r.groupby(["scenario", "scale", "seed"], sort=False):
