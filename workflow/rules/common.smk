@@ -86,10 +86,15 @@ def source_files(wildcards):
         return [f for d in districts() for f in district_files(d)]
     if is_synthetic():
         return expand("results/synthetic/{table}.parquet", table=TABLE_NAMES)
-    folder = Path(config["data"]["source"])
+    return folder_files(config["data"]["source"], "data.source")
+
+
+def folder_files(source, key):
+    """Every file of an extract folder (config key ``key`` names it), or a clear error when it is missing."""
+    folder = Path(source)
     if not folder.is_dir():
         raise ValueError(
-            f"data.source: folder {str(folder)!r} does not exist; point it at a folder of input tables "
+            f"{key}: folder {str(folder)!r} does not exist; point it at a folder of input tables "
             "(see docs/data-contract.md) or use 'synthetic'"
         )
     return sorted(str(p) for p in folder.rglob("*") if p.is_file())
@@ -281,11 +286,7 @@ def district_source_files(wildcards):
 def district_files(d):
     if district_is_synthetic(d):
         return expand(f"results/state/synthetic/{d}/{{table}}.parquet", table=TABLE_NAMES)
-    folder = Path(state_sources()[d])
-    if not folder.is_dir():
-        raise ValueError(f"data.sources.{d}: folder {str(folder)!r} does not exist; point it at a folder of "
-                         "input tables (see docs/data-contract.md) or use 'synthetic'")
-    return sorted(str(p) for p in folder.rglob("*") if p.is_file())
+    return folder_files(state_sources()[d], f"data.sources.{d}")
 
 
 def district_session_files(wildcards, district=None):
